@@ -1,0 +1,1 @@
+"""Channel adapters: verify and parse a provider's request into one `InboundMessage`."""

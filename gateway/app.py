@@ -1,0 +1,80 @@
+"""The aiohttp application: shared state, error mapping and the route table."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import redis.asyncio as aioredis
+from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.config import Config
+from gateway.errors import IntakeError, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+CONFIG = web.AppKey("config", Config)
+REDIS = web.AppKey("redis", aioredis.Redis)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(error: IntakeError) -> web.Response:
+    headers = {}
+    if isinstance(error, StorageUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return web.json_response(error.body(), status=error.status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except IntakeError as error:
+        return error_response(error)
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        log.warning("storage unavailable during %s %s: %s", request.method, request.path, error)
+        return error_response(StorageUnavailable("Storage is unavailable; retry later."))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = error.reason.lower().replace(" ", "_")
+        body = {"error": {"code": code, "message": error.reason + "."}}
+        return web.json_response(body, status=error.status, headers=_allowed(error))
+
+
+def _allowed(error: web.HTTPException) -> dict[str, str]:
+    allow = error.headers.get("Allow")
+    return {"Allow": allow} if allow else {}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "pid": os.getpid()})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[REDIS].ping()
+    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        raise StorageUnavailable("Redis is not reachable.") from error
+    return web.json_response({"status": "ready", "pid": os.getpid()})
+
+
+def build_app(config: Config, redis_url: str) -> web.Application:
+    """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client."""
+    app = web.Application(middlewares=[error_middleware])
+    app[CONFIG] = config
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        app[REDIS] = client
+        yield
+        await client.aclose()
+
+    app.cleanup_ctx.append(redis_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

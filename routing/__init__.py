@@ -1,0 +1,1 @@
+"""Routing: rules, least-loaded assignment, queues and offers, atomic in Redis."""

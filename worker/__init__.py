@@ -1,0 +1,1 @@
+"""RQ worker jobs (outbound delivery, SLA, notifications) and the worker entry point."""
