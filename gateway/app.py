@@ -11,13 +11,16 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway import api, hooks
+from gateway.app_keys import RUNTIME
 from gateway.config import Config
 from gateway.errors import IntakeError, StorageUnavailable
+from gateway.runtime import Runtime
+from routing.keys import Keys
 
 log = logging.getLogger(__name__)
 
-CONFIG = web.AppKey("config", Config)
-REDIS = web.AppKey("redis", aioredis.Redis)
+MAX_BODY = 25 * 1024 * 1024  # web forms with attachments; hooks check their own smaller limits
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -57,24 +60,25 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        await request.app[REDIS].ping()
+        await request.app[RUNTIME].redis.ping()
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         raise StorageUnavailable("Redis is not reachable.") from error
     return web.json_response({"status": "ready", "pid": os.getpid()})
 
 
-def build_app(config: Config, redis_url: str) -> web.Application:
+def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.Application:
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client."""
-    app = web.Application(middlewares=[error_middleware])
-    app[CONFIG] = config
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
 
-    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        app[REDIS] = client
+        app[RUNTIME] = Runtime.create(config, client, keys or Keys())
         yield
         await client.aclose()
 
-    app.cleanup_ctx.append(redis_ctx)
+    app.cleanup_ctx.append(runtime_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    hooks.add_routes(app)
+    api.add_routes(app)
     return app

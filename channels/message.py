@@ -1,0 +1,48 @@
+"""The one normalized shape every channel produces: `InboundMessage`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Threading = Literal["sms", "new", "service", "case"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer contact as the intake sees it, whatever the provider.
+
+    `delivery_id` is the provider's id for this delivery (scoped by `dedupe_scope`); a second
+    delivery with the same pair changes nothing. `threading` says how to find the case:
+    `sms` newest unresolved case of the same channel, `new` always a new case, `service` newest
+    unresolved case of the contact in the routed service, `case` the case `case_hint`.
+    """
+
+    channel: str
+    dedupe_scope: str
+    delivery_id: str | None
+    sender_phone: str = ""
+    sender_email: str = ""
+    sender_name: str = ""
+    to: str = ""
+    text: str = ""
+    subject: str = ""
+    html: str = ""
+    form: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    received_at: float | None = None
+    threading: Threading = "new"
+    case_hint: int | None = None
+    service_hint: str = ""
+
+    @property
+    def sender(self) -> str:
+        return self.sender_phone or self.sender_email

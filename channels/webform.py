@@ -1,0 +1,95 @@
+"""Web forms: urlencoded, multipart (attachments) or JSON posts to `/forms/{form_id}`.
+
+Every submission is a new case. A filled honeypot field `website` marks a bot: accepted, dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from channels.http import parse_json_object, require_type
+from channels.message import Attachment, InboundMessage
+from channels.phones import normalize
+from gateway.config import Config, Form
+from gateway.errors import InvalidField, NotFound
+
+HONEYPOT = "website"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+TEXT_FIELDS = ("message", "text")
+
+
+def find_form(config: Config, form_id: str) -> Form:
+    form = config.channels.forms.get(form_id)
+    if form is None:
+        raise NotFound(f"There is no form '{form_id}'.", code="form_not_found")
+    return form
+
+
+async def _read_multipart(request: web.Request) -> tuple[dict[str, str], list[Attachment]]:
+    fields: dict[str, str] = {}
+    files: list[Attachment] = []
+    reader = await request.multipart()
+    async for part in reader:
+        if not isinstance(part, BodyPartReader) or not part.name:
+            continue
+        if part.filename:
+            data = bytes(await part.read())
+            kind = part.headers.get("Content-Type", "application/octet-stream")
+            files.append(Attachment(part.filename, kind, data))
+        else:
+            fields[part.name] = await part.text()
+    return fields, files
+
+
+async def _read_fields(request: web.Request) -> tuple[dict[str, str], list[Attachment]]:
+    kind = require_type(request, *FORM_TYPES)
+    if kind == "multipart/form-data":
+        return await _read_multipart(request)
+    if kind == "application/json":
+        body: dict[str, Any] = parse_json_object(await request.read())
+        return {str(k): "" if v is None else str(v) for k, v in body.items()}, []
+    return {k: v for k, v in (await request.post()).items() if isinstance(v, str)}, []
+
+
+def is_bot(fields: dict[str, str]) -> bool:
+    return bool(fields.get(HONEYPOT, "").strip())
+
+
+def _contact(fields: dict[str, str], region: str) -> tuple[str, str]:
+    phone = fields.get("phone", "").strip()
+    email = fields.get("email", "").strip()
+    if not phone and not email:
+        raise InvalidField("A phone or an e-mail is required.", code="missing_field", field="phone")
+    if email and not EMAIL.match(email):
+        raise InvalidField(f"'{email}' is not an e-mail address.", field="email")
+    return (normalize(phone, region) if phone else ""), email
+
+
+async def parse(request: web.Request, config: Config, form: Form) -> tuple[InboundMessage, bool]:
+    """The message and whether it came from a bot (then it must not be stored)."""
+    fields, files = await _read_fields(request)
+    bot = is_bot(fields)
+    phone, email = ("", "") if bot else _contact(fields, config.default_region)
+    text = next((fields[name] for name in TEXT_FIELDS if fields.get(name)), "")
+    extra = {k: v for k, v in fields.items() if k != HONEYPOT}
+    message = InboundMessage(
+        channel="webform",
+        dedupe_scope=f"form:{form.id}",
+        delivery_id=request.headers.get("Idempotency-Key"),
+        sender_phone=phone,
+        sender_email=email,
+        sender_name=fields.get("name", "").strip(),
+        to=form.id,
+        text=text,
+        subject=fields.get("subject", "").strip(),
+        form=form.id,
+        fields=extra,
+        attachments=tuple(files),
+        threading="new",
+        service_hint=form.service,
+    )
+    return message, bot

@@ -1,0 +1,160 @@
+"""Operator API: cases (read, list, create), contacts and attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from channels.http import parse_json_object, require_type
+from channels.message import InboundMessage
+from channels.phones import normalize
+from gateway.app_keys import RUNTIME
+from gateway.errors import BadRequest, InvalidField, NotFound
+from gateway.runtime import Actor, Runtime
+from gateway.store import CaseFilter
+from gateway.views import STATUSES
+from routing.rules import Decision, decide
+
+MAX_PAGE = 200
+
+
+def actor(request: web.Request) -> tuple[Runtime, Actor]:
+    runtime = request.app[RUNTIME]
+    return runtime, runtime.authenticate(request.headers.get("Authorization"))
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    require_type(request, "application/json")
+    return parse_json_object(await request.read())
+
+
+def case_id_of(request: web.Request) -> int:
+    raw = request.match_info["case_id"]
+    if not raw.isdigit() or int(raw) < 1:
+        raise NotFound(f"There is no case {raw}.", code="case_not_found")
+    return int(raw)
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidField(f"'{name}' must be a whole number from {low} to {high}.", field=name)
+    return int(raw)
+
+
+def _cursor(request: web.Request) -> int | None:
+    raw = request.query.get("cursor", "")
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise BadRequest("The cursor is not one this server gave out.", code="bad_cursor")
+    return int(raw)
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    runtime, _ = actor(request)
+    status = request.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise InvalidField(f"'status' must be one of {', '.join(STATUSES)}.", field="status")
+    flt = CaseFilter(
+        status=status,
+        service=request.query.get("service") or None,
+        assignee=request.query.get("assignee") or None,
+        contact=request.query.get("contact") or None,
+    )
+    limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
+    cases, cursor = await runtime.store.page(flt, limit, _cursor(request))
+    next_cursor = str(cursor) if cursor is not None else None
+    return web.json_response({"cases": cases, "next_cursor": next_cursor})
+
+
+async def get_case(request: web.Request) -> web.Response:
+    runtime, _ = actor(request)
+    return web.json_response(await runtime.store.case(case_id_of(request)))
+
+
+async def get_attachment(request: web.Request) -> web.Response:
+    runtime, _ = actor(request)
+    raw = request.match_info["n"]
+    if not raw.isdigit():
+        raise NotFound(f"There is no attachment {raw}.", code="attachment_not_found")
+    meta, data = await runtime.store.attachment(case_id_of(request), int(raw))
+    disposition = f"attachment; filename*=UTF-8''{quote(meta['name'], safe='')}"
+    return web.Response(
+        body=data, content_type=meta["type"], headers={"Content-Disposition": disposition}
+    )
+
+
+def _manual_message(runtime: Runtime, body: dict[str, Any], key: str | None) -> InboundMessage:
+    contact = body.get("contact")
+    if not isinstance(contact, dict):
+        raise InvalidField("'contact' must be an object.", code="missing_field", field="contact")
+    phone, email = str(contact.get("phone") or ""), str(contact.get("email") or "")
+    if not phone and not email:
+        raise InvalidField("The contact needs a phone or an e-mail.", field="contact.phone")
+    text = body.get("text")
+    if not isinstance(text, str) or not text:
+        raise InvalidField("'text' is required.", code="missing_field", field="text")
+    return InboundMessage(
+        channel="phone",
+        dedupe_scope="api",
+        delivery_id=key,
+        sender_phone=normalize(phone, runtime.config.default_region) if phone else "",
+        sender_email=email,
+        sender_name=str(contact.get("name") or ""),
+        text=text,
+        subject=str(body.get("subject") or ""),
+        threading="new",
+    )
+
+
+def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage) -> Decision:
+    config = runtime.config
+    service, type_ = body.get("service"), body.get("type")
+    if service is not None and service not in config.services:
+        raise InvalidField(f"There is no service '{service}'.", field="service")
+    if type_ is not None and type_ not in config.types:
+        raise InvalidField(f"There is no case type '{type_}'.", field="type")
+    ruled = decide(config, msg)
+    chosen_type = type_ or ruled.type
+    priority = config.types[chosen_type] if type_ else ruled.priority
+    return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
+
+
+async def create_case(request: web.Request) -> web.Response:
+    runtime, _ = actor(request)
+    body = await json_body(request)
+    message = _manual_message(runtime, body, request.headers.get("Idempotency-Key"))
+    decision = _manual_decision(runtime, body, message)
+    result = await runtime.intake.submit(runtime.config, message, decision)
+    return web.json_response(await runtime.store.case(result.case_id), status=201)
+
+
+async def find_contact(request: web.Request) -> web.Response:
+    runtime, _ = actor(request)
+    phone = request.query.get("phone", "").strip()
+    email = request.query.get("email", "").strip()
+    if not phone and not email:
+        raise InvalidField("Give 'phone' or 'email'.", code="missing_field", field="phone")
+    normalized = normalize(phone, runtime.config.default_region) if phone else ""
+    contact_id = await runtime.store.contact_by(normalized, email)
+    if contact_id is None:
+        raise NotFound("No contact has that phone or e-mail.", code="contact_not_found")
+    return web.json_response(
+        {
+            "contact": await runtime.store.contact(contact_id),
+            "open_cases": await runtime.store.open_cases(contact_id),
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/cases", list_cases)
+    app.router.add_post("/api/cases", create_case)
+    app.router.add_get("/api/cases/{case_id}", get_case)
+    app.router.add_get("/api/cases/{case_id}/attachments/{n}", get_attachment)
+    app.router.add_get("/api/contacts", find_contact)

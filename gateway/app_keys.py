@@ -1,0 +1,9 @@
+"""Typed keys of the aiohttp application's shared state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.runtime import Runtime
+
+RUNTIME = web.AppKey("runtime", Runtime)

@@ -1,0 +1,39 @@
+"""Inbound provider endpoints: each verifies and parses through its channel, then calls intake."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from channels import sms, webform
+from gateway.app_keys import RUNTIME
+
+
+async def sms_hook(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    message = await sms.parse(request, runtime.config)
+    result = await runtime.intake.submit(runtime.config, message)
+    return web.json_response({"case_id": result.case_id, "contact_id": result.contact_id})
+
+
+def _wants_json(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    if request.content_type == "application/json":
+        return "text/html" not in accept
+    return "application/json" in accept and "text/html" not in accept
+
+
+async def form_post(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    form = webform.find_form(runtime.config, request.match_info["form_id"])
+    message, bot = await webform.parse(request, runtime.config, form)
+    case_id = None
+    if not bot:
+        case_id = (await runtime.intake.submit(runtime.config, message)).case_id
+    if _wants_json(request):
+        return web.json_response({"case_id": case_id}, status=201)
+    raise web.HTTPSeeOther(form.redirect)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/hooks/sms", sms_hook)
+    app.router.add_post("/forms/{form_id}", form_post)

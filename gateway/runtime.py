@@ -1,0 +1,62 @@
+"""What every handler shares: the running config, the Redis client, scripts, intake and reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from gateway.config import Config
+from gateway.errors import Forbidden, Unauthorized
+from gateway.intake import Intake
+from gateway.store import Store
+from routing.keys import Keys
+from routing.scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Actor:
+    operator: str | None  # None for the admin
+    admin: bool
+
+    def may_act_for(self, operator_id: str) -> bool:
+        return self.admin or self.operator == operator_id
+
+
+@dataclass
+class Runtime:
+    config: Config
+    redis: aioredis.Redis
+    keys: Keys
+    scripts: Scripts
+    intake: Intake
+    store: Store
+    tokens: dict[str, str] = field(default_factory=dict)  # bearer token -> operator id
+
+    @classmethod
+    def create(cls, config: Config, client: aioredis.Redis, keys: Keys) -> Runtime:
+        scripts = Scripts(client, keys)
+        runtime = cls(config, client, keys, scripts, Intake(scripts), Store(client, keys))
+        runtime.use(config)
+        return runtime
+
+    def use(self, config: Config) -> None:
+        self.config = config
+        self.tokens = {op.token: op.id for op in config.operators.values() if op.token}
+
+    def authenticate(self, header: str | None) -> Actor:
+        scheme, _, token = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("A bearer token is required.", code="missing_token")
+        if token == self.config.admin_token:
+            return Actor(None, admin=True)
+        operator = self.tokens.get(token)
+        if operator is None:
+            raise Unauthorized("The bearer token is not valid.", code="bad_token")
+        return Actor(operator, admin=False)
+
+    def authenticate_admin(self, header: str | None) -> Actor:
+        actor = self.authenticate(header)
+        if not actor.admin:
+            raise Forbidden("This needs the admin token.", code="admin_only")
+        return actor

@@ -1,0 +1,137 @@
+"""Reads of cases and contacts for the API: pipelined, never deciding anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.errors import NotFound
+from gateway.views import case_json, contact_json, entry_json
+from routing.keys import Keys
+
+SCAN_BUDGET = 5000  # ids looked at per page before answering with a cursor
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    service: str | None = None
+    assignee: str | None = None
+    contact: str | None = None
+
+
+class Store:
+    def __init__(self, client: aioredis.Redis, keys: Keys):
+        self.redis = client
+        self.keys = keys
+
+    async def contact(self, contact_id: str) -> dict[str, Any]:
+        fields = await self.redis.hgetall(self.keys.contact(contact_id))
+        return contact_json(contact_id, _decode(fields))
+
+    async def cases(self, ids: list[int]) -> list[dict[str, Any]]:
+        """The cases (without timeline) in the order given; missing ids are left out."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in ids:
+                pipe.hgetall(self.keys.case(case_id))
+            hashes = [_decode(h) for h in await pipe.execute()]
+        found = [(i, h) for i, h in zip(ids, hashes, strict=True) if h]
+        contact_ids = sorted({h["ct"] for _, h in found if h.get("ct")})
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for contact_id in contact_ids:
+                pipe.hgetall(self.keys.contact(contact_id))
+            contacts = {
+                cid: contact_json(cid, _decode(f))
+                for cid, f in zip(contact_ids, await pipe.execute(), strict=True)
+            }
+        return [case_json(i, h, contacts.get(h.get("ct", ""), {})) for i, h in found]
+
+    async def case(self, case_id: int, *, timeline: bool = True) -> dict[str, Any]:
+        found = await self.cases([case_id])
+        if not found:
+            raise NotFound(f"There is no case {case_id}.", code="case_not_found")
+        case = found[0]
+        if timeline:
+            raw = await self.redis.lrange(self.keys.timeline(case_id), 0, -1)
+            case["timeline"] = [entry_json(case_id, r.decode()) for r in raw]
+        return case
+
+    async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], bytes]:
+        case = await self.case(case_id)
+        for entry in case["timeline"]:
+            for meta in entry.get("attachments", []):
+                if meta["id"] == n:
+                    data = await self.redis.get(self.keys.attachment(case_id, n))
+                    return meta, data or b""
+        raise NotFound(f"Case {case_id} has no attachment {n}.", code="attachment_not_found")
+
+    async def contact_by(self, phone: str, email: str) -> str | None:
+        found = None
+        if phone:
+            found = await self.redis.hget(self.keys.phone_index, phone)
+        if found is None and email:
+            found = await self.redis.hget(self.keys.email_index, email.lower())
+        return found.decode() if found is not None else None
+
+    async def open_cases(self, contact_id: str) -> list[dict[str, Any]]:
+        ids = await self.redis.zrevrange(self.keys.contact_cases(contact_id), 0, 199)
+        cases = await self.cases([int(i) for i in ids])
+        return [c for c in cases if c["status"] != "resolved"]
+
+    async def page(
+        self, flt: CaseFilter, limit: int, before: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Newest first: up to `limit` matching cases with ids below `before`, and the cursor."""
+        matched: list[int] = []
+        scanned = 0
+        cursor = before
+        while len(matched) < limit and scanned < SCAN_BUDGET:
+            ids = await self._candidates(flt, cursor, 200)
+            if not ids:
+                return await self.cases(matched), None
+            scanned += len(ids)
+            for case_id in await self._filter(flt, ids):
+                matched.append(case_id)
+                if len(matched) == limit:
+                    return await self.cases(matched), case_id
+            cursor = ids[-1]
+        return await self.cases(matched), cursor
+
+    async def _candidates(self, flt: CaseFilter, before: int | None, count: int) -> list[int]:
+        high = f"({before}" if before is not None else "+inf"
+        if flt.contact or flt.status:
+            index = (
+                self.keys.contact_cases(flt.contact)
+                if flt.contact
+                else self.keys.status(str(flt.status))
+            )
+            ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=count)
+            return [int(i) for i in ids]
+        top = (
+            before - 1 if before is not None else int(await self.redis.get(self.keys.case_seq) or 0)
+        )
+        return list(range(top, max(top - count, 0), -1))
+
+    async def _filter(self, flt: CaseFilter, ids: list[int]) -> list[int]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for case_id in ids:
+                pipe.hmget(self.keys.case(case_id), "st", "sv", "as")
+            rows = await pipe.execute()
+        wanted = []
+        for case_id, (st, sv, asg) in zip(ids, rows, strict=True):
+            if st is None:
+                continue
+            if flt.status and st.decode() != flt.status:
+                continue
+            if flt.service and (sv or b"").decode() != flt.service:
+                continue
+            if flt.assignee and (asg or b"").decode() != flt.assignee:
+                continue
+            wanted.append(case_id)
+        return wanted
+
+
+def _decode(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in fields.items()}

@@ -1,0 +1,313 @@
+"""Lua for every deciding state change; each script is PRELUDE + LIB + its own body.
+
+All scripts take KEYS = [] or the fixed keys named in their header and ARGV[1] = key prefix,
+ARGV[2] = now (ms). Case hash fields: st status, ch channel, sv service, ty type, pr priority,
+sj subject, ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved ms,
+rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause reason,
+rc related case, fl flags (comma-separated), qs queue score, of offer id, oe offer expiry ms,
+na attachments stored. Operator hash fields: see routing/keys.py. Config hash `cfg` fields:
+`ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a refusal
+is `{"error": "<code>"}`.
+"""
+
+from __future__ import annotations
+
+PRELUDE = r"""
+local P = ARGV[1]
+local NOW = tonumber(ARGV[2])
+local CHANNELS = {'phone', 'chat', 'email', 'sms', 'webform'}
+local function fail(code) return cjson.encode({error = code}) end
+local function num(v) return tonumber(v) or 0 end
+local function ck(id) return P .. 'case:' .. id end
+local function ok(id) return P .. 'op:' .. id end
+"""
+
+LIB = r"""
+local function set_status(cid, new)
+  local old = redis.call('HGET', ck(cid), 'st')
+  if old then redis.call('ZREM', P .. 'st:' .. old, cid) end
+  redis.call('HSET', ck(cid), 'st', new)
+  redis.call('ZADD', P .. 'st:' .. new, cid, cid)
+end
+
+local function timeline(cid, entry)
+  entry.at = NOW
+  redis.call('RPUSH', P .. 'tl:' .. cid, cjson.encode(entry))
+end
+
+local function event(op, kind, cid, extra)
+  local fields = {'MAXLEN', '~', 1000, '*', 'type', kind, 'case', cid}
+  if extra then for _, v in ipairs(extra) do table.insert(fields, v) end end
+  redis.call('XADD', P .. 'ev:' .. op, unpack(fields))
+end
+
+local function op_state(op)
+  local v = redis.call('HMGET', ok(op), 'pr', 'lt', 'ct', 'la')
+  return {pr = v[1], lt = num(v[2]), ct = num(v[3]), la = num(v[4])}
+end
+
+-- Utilisation quantized to 1e-6, then the assignment sequence: fits a double exactly.
+local function op_score(s)
+  local util = 0
+  if s.ct > 0 then util = math.floor(s.lt * 1000000 / s.ct) end
+  return util * 8589934592 + s.la
+end
+
+local function has_room(op, ch, s)
+  if s.pr ~= 'available' then return false, 'offline' end
+  local v = redis.call('HMGET', ok(op), 'l:' .. ch, 'c:' .. ch)
+  if s.lt >= s.ct or num(v[1]) >= num(v[2]) then return false, 'at_capacity' end
+  return true, nil
+end
+
+local function refresh_pools(op)
+  local s = op_state(op)
+  local score = op_score(s)
+  for _, sv in ipairs(redis.call('SMEMBERS', ok(op) .. ':svcs')) do
+    for _, ch in ipairs(CHANNELS) do
+      local pool = P .. 'pool:' .. sv .. ':' .. ch
+      if has_room(op, ch, s) then redis.call('ZADD', pool, score, op)
+      else redis.call('ZREM', pool, op) end
+    end
+  end
+end
+
+local function excluded(cid, op)
+  return redis.call('SISMEMBER', P .. 'ex:' .. cid, op) == 1
+end
+
+local function eligible(cid, op, sv, ch)
+  if redis.call('SISMEMBER', P .. 'svc:' .. sv .. ':ops', op) == 0 then return false end
+  if excluded(cid, op) then return false end
+  return has_room(op, ch, op_state(op))
+end
+
+local function pick(cid, sv, ch, owner)
+  if owner and redis.call('HGET', P .. 'cfg', 'sticky:' .. sv) == '1'
+      and eligible(cid, owner, sv, ch) then
+    return owner
+  end
+  local skip = redis.call('SCARD', P .. 'ex:' .. cid)
+  for _, op in ipairs(redis.call('ZRANGE', P .. 'pool:' .. sv .. ':' .. ch, 0, skip)) do
+    if not excluded(cid, op) then return op end
+  end
+  return nil
+end
+
+local function assign(cid, op)
+  local f = redis.call('HMGET', ck(cid), 'ch', 'sv')
+  local ch = f[1]
+  redis.call('HINCRBY', ok(op), 'lt', 1)
+  redis.call('HINCRBY', ok(op), 'l:' .. ch, 1)
+  local seq = redis.call('INCR', P .. 'seq:assign')
+  redis.call('HSET', ok(op), 'la', seq)
+  redis.call('SADD', ok(op) .. ':cases', cid)
+  redis.call('ZREM', P .. 'q:' .. f[2] .. ':' .. ch, cid)
+  set_status(cid, 'assigned')
+  redis.call('HSET', ck(cid), 'as', op, 'la', op)
+  local timeout = num(redis.call('HGET', P .. 'cfg', 'ot:' .. ch))
+  if timeout > 0 then
+    local offer = tostring(seq)
+    redis.call('HSET', ck(cid), 'of', offer, 'oe', NOW + timeout)
+    redis.call('ZADD', P .. 'offers', NOW + timeout, cid)
+    timeline(cid, {k = 'assignment', o = op, offer = offer})
+    event(op, 'offered', cid, {'offer_id', offer, 'expires_at', NOW + timeout})
+  else
+    timeline(cid, {k = 'assignment', o = op})
+    event(op, 'assigned', cid)
+  end
+  refresh_pools(op)
+end
+
+local function enqueue(cid)
+  local f = redis.call('HMGET', ck(cid), 'sv', 'ch', 'qs', 'pr', 'ca')
+  local score = tonumber(f[3])
+  if not score then
+    score = num(f[4]) * 1e13 + num(f[5])
+    redis.call('HSET', ck(cid), 'qs', score)
+  end
+  redis.call('HDEL', ck(cid), 'as', 'of', 'oe')
+  redis.call('ZADD', P .. 'q:' .. f[1] .. ':' .. f[2], score, cid)
+  set_status(cid, 'queued')
+end
+
+local function route(cid)
+  local f = redis.call('HMGET', ck(cid), 'sv', 'ch', 'ct')
+  local owner = false
+  if f[3] then owner = redis.call('HGET', P .. 'ct:' .. f[3], 'ow') end
+  local op = pick(cid, f[1], f[2], owner)
+  if op then assign(cid, op) return op end
+  enqueue(cid)
+  return false
+end
+
+-- The operator's load for the case goes away (resolve, pause, decline, transfer, expiry).
+local function release(cid, op)
+  local ch = redis.call('HGET', ck(cid), 'ch')
+  redis.call('HINCRBY', ok(op), 'lt', -1)
+  redis.call('HINCRBY', ok(op), 'l:' .. ch, -1)
+  redis.call('ZREM', P .. 'offers', cid)
+  redis.call('HDEL', ck(cid), 'of', 'oe')
+  refresh_pools(op)
+end
+
+local function first_fitting(queue, op)
+  local start = 0
+  while true do
+    local ids = redis.call('ZRANGE', queue, start, start + 31, 'WITHSCORES')
+    if #ids == 0 then return nil, nil end
+    for i = 1, #ids, 2 do
+      if not excluded(ids[i], op) then return ids[i], tonumber(ids[i + 1]) end
+    end
+    start = start + 32
+  end
+end
+
+local function best_queued(op, s)
+  local best, best_score = nil, nil
+  for _, sv in ipairs(redis.call('SMEMBERS', ok(op) .. ':svcs')) do
+    for _, ch in ipairs(CHANNELS) do
+      if has_room(op, ch, s) then
+        local cid, score = first_fitting(P .. 'q:' .. sv .. ':' .. ch, op)
+        if cid and (not best_score or score < best_score) then best, best_score = cid, score end
+      end
+    end
+  end
+  return best
+end
+
+-- Whenever an operator gains room: give them the best queued cases until full.
+local function drain(op)
+  while true do
+    local s = op_state(op)
+    if s.pr ~= 'available' or s.lt >= s.ct then return end
+    local cid = best_queued(op, s)
+    if not cid then return end
+    assign(cid, op)
+  end
+end
+"""
+
+
+# ARGV[3] = message JSON (see gateway/intake.py), ARGV[4..] = attachment bytes.
+INTAKE_BODY = r"""
+local m = cjson.decode(ARGV[3])
+local dkey = false
+if m.did ~= '' then
+  dkey = P .. 'dd:' .. m.scope .. ':' .. m.did
+  local seen = redis.call('GET', dkey)
+  if seen then return seen end
+end
+
+local function add_identity(contact, field, index, value)
+  if value == '' then return end
+  if redis.call('HSETNX', P .. 'ix:' .. index, value, contact) == 0 then return end
+  local list = cjson.decode(redis.call('HGET', P .. 'ct:' .. contact, field) or '[]')
+  table.insert(list, value)
+  redis.call('HSET', P .. 'ct:' .. contact, field, cjson.encode(list))
+end
+
+local function find_contact()
+  local id = false
+  if m.phone ~= '' then id = redis.call('HGET', P .. 'ix:phone', m.phone) end
+  if not id and m.email ~= '' then id = redis.call('HGET', P .. 'ix:email', m.email) end
+  if not id then
+    id = 'c' .. redis.call('INCR', P .. 'seq:contact')
+    if m.name ~= '' then redis.call('HSET', P .. 'ct:' .. id, 'n', m.name) end
+  elseif m.name ~= '' then
+    redis.call('HSETNX', P .. 'ct:' .. id, 'n', m.name)
+  end
+  add_identity(id, 'ph', 'phone', m.phone)
+  add_identity(id, 'em', 'email', m.email)
+  return id
+end
+
+-- Decide: continue an open case, reopen a resolved one, or open a new one (maybe related).
+local function resolved_case(cid, resolved_at)
+  if NOW - num(resolved_at) <= m.reopen then return cid, 'reopen', nil end
+  return nil, 'new', cid
+end
+
+local function hinted_case(contact)
+  local f = redis.call('HMGET', ck(m.hint), 'ct', 'st', 'ra')
+  if not f[1] then return nil, 'new', nil end
+  if f[1] ~= contact then return nil, 'foreign', m.hint end
+  if f[2] ~= 'resolved' then return m.hint, 'continue', nil end
+  return resolved_case(m.hint, f[3])
+end
+
+local function find_thread(contact)
+  if m.thr == 'new' then return nil, 'new', nil end
+  if m.thr == 'case' then return hinted_case(contact) end
+  local newest_resolved, resolved_at = nil, nil
+  for _, cid in ipairs(redis.call('ZREVRANGE', P .. 'ct:' .. contact .. ':cases', 0, 49)) do
+    local f = redis.call('HMGET', ck(cid), 'ch', 'sv', 'st', 'ra')
+    if (m.thr == 'sms' and f[1] == m.ch) or (m.thr == 'service' and f[2] == m.svc) then
+      if f[3] ~= 'resolved' then return cid, 'continue', nil end
+      if not newest_resolved then newest_resolved, resolved_at = cid, f[4] end
+    end
+  end
+  if newest_resolved then return resolved_case(newest_resolved, resolved_at) end
+  return nil, 'new', nil
+end
+
+local function create_case(contact, related, flag)
+  local cid = redis.call('INCR', P .. 'seq:case')
+  local subject = m.subject
+  if subject == '' then
+    local name = redis.call('HGET', P .. 'ct:' .. contact, 'n')
+    subject = (name or m.sender) .. ' (' .. m.svcname .. ')'
+  end
+  redis.call('HSET', ck(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr, 'sj', subject,
+    'ct', contact, 'ca', NOW)
+  if m.rd >= 0 then redis.call('HSET', ck(cid), 'rd', NOW + m.rd, 'sd', NOW + m.sd) end
+  if related then redis.call('HSET', ck(cid), 'rc', related) end
+  if flag then redis.call('HSET', ck(cid), 'fl', flag) end
+  redis.call('ZADD', P .. 'ct:' .. contact .. ':cases', cid, cid)
+  return cid
+end
+
+local function store_entry(cid)
+  local entry = cjson.decode(m.entry)
+  if #m.atts > 0 then
+    for i, a in ipairs(m.atts) do
+      a.id = redis.call('HINCRBY', ck(cid), 'na', 1)
+      redis.call('SET', P .. 'att:' .. cid .. ':' .. a.id, ARGV[3 + i])
+    end
+    entry.a = m.atts
+  end
+  timeline(cid, entry)
+end
+
+local function reopen(cid)
+  redis.call('HDEL', ck(cid), 'ra')
+  redis.call('DEL', P .. 'ex:' .. cid)
+  timeline(cid, {k = 'status', s = 'reopened'})
+  local f = redis.call('HMGET', ck(cid), 'la', 'sv', 'ch')
+  if f[1] and eligible(cid, f[1], f[2], f[3]) then assign(cid, f[1]) else route(cid) end
+end
+
+local contact = find_contact()
+local cid, mode, related = find_thread(contact)
+if mode == 'foreign' then
+  cid = create_case(contact, related, 'foreign_case_reference')
+elseif mode == 'new' then
+  cid = create_case(contact, related, nil)
+end
+store_entry(cid)
+if mode == 'reopen' then
+  reopen(cid)
+elseif mode == 'continue' then
+  local op = redis.call('HGET', ck(cid), 'as')
+  if op then event(op, 'message', cid) end
+else
+  route(cid)
+end
+local answer = cjson.encode({case_id = tonumber(cid), contact_id = contact,
+  assignee = redis.call('HGET', ck(cid), 'as') or cjson.null,
+  status = redis.call('HGET', ck(cid), 'st')})
+if dkey then redis.call('SET', dkey, answer, 'EX', m.ttl) end
+return answer
+"""
+
+INTAKE = PRELUDE + LIB + INTAKE_BODY
