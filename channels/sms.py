@@ -1,4 +1,4 @@
-"""Generic SMS webhook: `{"id","from","to","text","received_at"?}` signed with X-Intake-Signature."""
+"""Generic SMS webhook: `{"id","from","to","text","received_at"?}`, signed (X-Intake-Signature)."""
 
 from __future__ import annotations
 

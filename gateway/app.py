@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,11 +12,14 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway import api, hooks
+from gateway import actions, admin, api, hooks, operators
 from gateway.app_keys import RUNTIME
+from gateway.background import add_singleton, singletons_ctx
 from gateway.config import Config
 from gateway.errors import IntakeError, StorageUnavailable
 from gateway.runtime import Runtime
+from gateway.timers import follow_reloads, sweep_timers
+from routing import sync
 from routing.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -72,13 +76,23 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        app[RUNTIME] = Runtime.create(config, client, keys or Keys())
+        runtime = Runtime.create(config, client, keys or Keys())
+        await sync.apply(runtime.scripts, config)
+        app[RUNTIME] = runtime
+        follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
         await client.aclose()
 
     app.cleanup_ctx.append(runtime_ctx)
+    app.cleanup_ctx.append(singletons_ctx)
+    add_singleton(app, "timers", sweep_timers)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)
     api.add_routes(app)
+    actions.add_routes(app)
+    operators.add_routes(app)
+    admin.add_routes(app)
     return app

@@ -21,8 +21,11 @@
     {p}pool:<svc>:<ch>    zset     members available with room in <ch>; score = utilisation
                                    quantized * 2^33 + last assignment seq (ties: smallest id)
     {p}offers             zset     case ids with an open offer, score = expiry ms
+    {p}resumes            zset     waiting case ids with a resume time, score = that ms
+    {p}cfg                hash     routing config for scripts: ot:<ch> offer ms, sticky:<svc>
     {p}ev:<op>            stream   the operator's live events (SSE), capped
     {p}ops                set      every operator id the running config knows
+    {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
 
 Scripts build the per-case and per-operator keys from the prefix because those ids are only
@@ -66,8 +69,16 @@ class Keys:
         return f"{self.prefix}offers"
 
     @property
+    def resumes(self) -> str:
+        return f"{self.prefix}resumes"
+
+    @property
     def operators(self) -> str:
         return f"{self.prefix}ops"
+
+    @property
+    def reload_channel(self) -> str:
+        return f"{self.prefix}reload"
 
     def case(self, case_id: int | str) -> str:
         return f"{self.prefix}case:{case_id}"

@@ -311,3 +311,246 @@ return answer
 """
 
 INTAKE = PRELUDE + LIB + INTAKE_BODY
+
+# ARGV[3] = config JSON: {"operators": {id: {"total": n, "caps": {ch: n}}},
+#   "services": {id: {"members": [...], "sticky": bool}}, "offer_timeouts": {ch: ms}}
+SYNC_BODY = r"""
+local cfg = cjson.decode(ARGV[3])
+redis.call('DEL', P .. 'cfg')
+for ch, ms in pairs(cfg.offer_timeouts) do redis.call('HSET', P .. 'cfg', 'ot:' .. ch, ms) end
+local touched = {}
+for _, op in ipairs(redis.call('SMEMBERS', P .. 'ops')) do
+  if not cfg.operators[op] then
+    redis.call('HSET', ok(op), 'pr', 'offline')
+    redis.call('SREM', P .. 'ops', op)
+  end
+  touched[op] = true
+  for _, sv in ipairs(redis.call('SMEMBERS', ok(op) .. ':svcs')) do
+    redis.call('SREM', P .. 'svc:' .. sv .. ':ops', op)
+    for _, ch in ipairs(CHANNELS) do redis.call('ZREM', P .. 'pool:' .. sv .. ':' .. ch, op) end
+  end
+  redis.call('DEL', ok(op) .. ':svcs')
+end
+for op, o in pairs(cfg.operators) do
+  redis.call('SADD', P .. 'ops', op)
+  redis.call('HSETNX', ok(op), 'pr', 'offline')
+  redis.call('HSET', ok(op), 'ct', o.total)
+  for ch, n in pairs(o.caps) do redis.call('HSET', ok(op), 'c:' .. ch, n) end
+  touched[op] = true
+end
+for sv, s in pairs(cfg.services) do
+  if s.sticky then redis.call('HSET', P .. 'cfg', 'sticky:' .. sv, '1') end
+  for _, op in ipairs(s.members) do
+    redis.call('SADD', P .. 'svc:' .. sv .. ':ops', op)
+    redis.call('SADD', ok(op) .. ':svcs', sv)
+  end
+end
+for op, _ in pairs(touched) do refresh_pools(op) end
+for op, _ in pairs(touched) do drain(op) end
+return cjson.encode({operators = redis.call('SCARD', P .. 'ops')})
+"""
+
+# Case actions. ARGV[3] = case id, ARGV[4] = acting operator ('' for the admin), ARGV[5..] below.
+ACTION_PRELUDE = r"""
+local cid = ARGV[3]
+local actor = ARGV[4]
+local c = redis.call('HMGET', ck(cid), 'st', 'as', 'ch', 'sv', 'ct', 'of', 'oe', 'ps')
+local st, assignee, ch, sv = c[1], c[2], c[3], c[4]
+if not st then return fail('case_not_found') end
+local function mine() return actor == '' or actor == assignee end
+local function counted() return st == 'assigned' or st == 'in_progress' end
+local function give_back(reason)
+  redis.call('SADD', P .. 'ex:' .. cid, assignee)
+  release(cid, assignee)
+  redis.call('SREM', ok(assignee) .. ':cases', cid)
+  timeline(cid, {k = 'assignment', o = assignee, r = reason})
+  event(assignee, 'revoked', cid, {'reason', reason})
+  route(cid)
+  drain(assignee)
+end
+"""
+
+# ARGV[5] = offer id ('' when the client sent none)
+ACCEPT_BODY = r"""
+if st ~= 'assigned' then return fail('not_assigned') end
+if not mine() then return fail('not_yours') end
+if c[6] then
+  if ARGV[5] ~= '' and ARGV[5] ~= c[6] then return fail('offer_expired') end
+  if NOW >= num(c[7]) then give_back('expired') return fail('offer_expired') end
+end
+set_status(cid, 'in_progress')
+redis.call('ZREM', P .. 'offers', cid)
+redis.call('HDEL', ck(cid), 'of', 'oe')
+redis.call('HSETNX', ck(cid), 'aa', NOW)
+timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
+if redis.call('HGET', P .. 'cfg', 'sticky:' .. sv) == '1' then
+  redis.call('HSETNX', P .. 'ct:' .. c[5], 'ow', assignee)
+end
+return cjson.encode({status = 'in_progress'})
+"""
+
+DECLINE_BODY = r"""
+if st ~= 'assigned' then return fail('not_assigned') end
+if not mine() then return fail('not_yours') end
+give_back('declined')
+return cjson.encode({status = redis.call('HGET', ck(cid), 'st')})
+"""
+
+# The sweeper: ARGV[4] is ''. Only an offer that is still open and due expires.
+EXPIRE_BODY = r"""
+redis.call('ZREM', P .. 'offers', cid)
+if st ~= 'assigned' or not c[6] or NOW < num(c[7]) then return cjson.encode({expired = false}) end
+give_back('expired')
+return cjson.encode({expired = true})
+"""
+
+RESOLVE_BODY = r"""
+if st == 'resolved' then return fail('already_resolved') end
+if st == 'queued' then
+  if actor ~= '' then return fail('not_yours') end
+  redis.call('ZREM', P .. 'q:' .. sv .. ':' .. ch, cid)
+elseif not mine() then return fail('not_yours') end
+set_status(cid, 'resolved')
+redis.call('HSET', ck(cid), 'ra', NOW)
+redis.call('ZREM', P .. 'resumes', cid)
+timeline(cid, {k = 'status', s = 'resolved', by = actor ~= '' and actor or 'admin'})
+if assignee then
+  if counted() then release(cid, assignee) end
+  redis.call('SREM', ok(assignee) .. ':cases', cid)
+  drain(assignee)
+end
+return cjson.encode({status = 'resolved'})
+"""
+
+# ARGV[5] = reason, ARGV[6] = resume at (ms, '' for none)
+PAUSE_BODY = r"""
+if st ~= 'in_progress' then return fail('not_in_progress') end
+if not mine() then return fail('not_yours') end
+set_status(cid, 'waiting')
+redis.call('HSET', ck(cid), 'ps', NOW, 'pn', ARGV[5])
+if ARGV[6] ~= '' then
+  redis.call('HSET', ck(cid), 'pu', ARGV[6])
+  redis.call('ZADD', P .. 'resumes', ARGV[6], cid)
+end
+timeline(cid, {k = 'status', s = 'waiting', r = ARGV[5], by = assignee})
+release(cid, assignee)
+drain(assignee)
+return cjson.encode({status = 'waiting'})
+"""
+
+# ARGV[5] = '1' when the timer resumes it (then a full operator hands it to the router).
+RESUME_BODY = r"""
+if st ~= 'waiting' then return fail('not_waiting') end
+if not mine() then return fail('not_yours') end
+local shift = NOW - num(c[8])
+local sd = redis.call('HGET', ck(cid), 'sd')
+if sd then redis.call('HSET', ck(cid), 'sd', num(sd) + shift) end
+redis.call('HDEL', ck(cid), 'ps', 'pn', 'pu')
+redis.call('ZREM', P .. 'resumes', cid)
+local s = op_state(assignee)
+s.pr = 'available'  -- resuming one's own case needs room, not availability
+if has_room(assignee, ch, s) then
+  set_status(cid, 'in_progress')
+  redis.call('HINCRBY', ok(assignee), 'lt', 1)
+  redis.call('HINCRBY', ok(assignee), 'l:' .. ch, 1)
+  refresh_pools(assignee)
+  timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
+  return cjson.encode({status = 'in_progress'})
+end
+if ARGV[5] ~= '1' then
+  redis.call('HSET', ck(cid), 'ps', NOW - shift)  -- still waiting: keep the clock stopped
+  return fail('at_capacity')
+end
+redis.call('SREM', ok(assignee) .. ':cases', cid)
+route(cid)
+return cjson.encode({status = redis.call('HGET', ck(cid), 'st')})
+"""
+
+# ARGV[5] = 'operator' or 'service', ARGV[6] = its id, ARGV[7] = '1' to pass capacity (admin)
+TRANSFER_BODY = r"""
+if st == 'resolved' then return fail('already_resolved') end
+if st == 'queued' and actor ~= '' then return fail('not_yours') end
+if st ~= 'queued' and not mine() then return fail('not_yours') end
+local target = ARGV[6]
+local function leave()
+  if st == 'queued' then redis.call('ZREM', P .. 'q:' .. sv .. ':' .. ch, cid) return end
+  if counted() then release(cid, assignee) end
+  redis.call('SREM', ok(assignee) .. ':cases', cid)
+end
+if ARGV[5] == 'operator' then
+  if redis.call('SISMEMBER', P .. 'ops', target) == 0 then return fail('operator_not_found') end
+  if target == assignee then return fail('already_assigned') end
+  local s = op_state(target)
+  s.pr = 'available'
+  if ARGV[7] ~= '1' and not has_room(target, ch, s) then return fail('at_capacity') end
+  leave()
+  assign(cid, target)
+else
+  leave()
+  redis.call('DEL', P .. 'ex:' .. cid)
+  redis.call('HSET', ck(cid), 'sv', target)
+  redis.call('HDEL', ck(cid), 'qs', 'as', 'of', 'oe')
+  timeline(cid, {k = 'assignment', service = target})
+  route(cid)
+end
+if assignee and assignee ~= target then drain(assignee) end
+return cjson.encode({status = redis.call('HGET', ck(cid), 'st'),
+  assignee = redis.call('HGET', ck(cid), 'as') or cjson.null})
+"""
+
+# ARGV[3] = operator, ARGV[4] = presence. Away/offline revokes open (unaccepted) offers.
+PRESENCE_BODY = r"""
+local op, presence = ARGV[3], ARGV[4]
+if redis.call('SISMEMBER', P .. 'ops', op) == 0 then return fail('operator_not_found') end
+redis.call('HSET', ok(op), 'pr', presence)
+if presence ~= 'available' then
+  for _, cid in ipairs(redis.call('SMEMBERS', ok(op) .. ':cases')) do
+    if redis.call('HGET', ck(cid), 'of') then
+      release(cid, op)
+      redis.call('SREM', ok(op) .. ':cases', cid)
+      timeline(cid, {k = 'assignment', o = op, r = 'revoked'})
+      event(op, 'revoked', cid, {'reason', presence})
+      route(cid)
+    end
+  end
+end
+refresh_pools(op)
+drain(op)
+return cjson.encode({presence = presence})
+"""
+
+# Read-only: ARGV[3] = service, ARGV[4] = channel, ARGV[5] = contact id ('' for none),
+# ARGV[6] = the case the message would continue ('0' for a new one: nobody excluded)
+EXPLAIN_BODY = r"""
+local sv, ch, cid = ARGV[3], ARGV[4], ARGV[6]
+local owner = false
+if ARGV[5] ~= '' then owner = redis.call('HGET', P .. 'ct:' .. ARGV[5], 'ow') end
+local out = {}
+for _, op in ipairs(redis.call('SMEMBERS', P .. 'ops')) do
+  local s = op_state(op)
+  local load = redis.call('HGET', ok(op), 'l:' .. ch)
+  local row = {operator = op, presence = s.pr or 'offline', load = s.lt, channel_load = num(load)}
+  if redis.call('SISMEMBER', P .. 'svc:' .. sv .. ':ops', op) == 0 then
+    row.eligible, row.reason = false, 'not_member'
+  elseif excluded(cid, op) then
+    row.eligible, row.reason = false, 'excluded'
+  else
+    local room, why = has_room(op, ch, s)
+    row.eligible, row.reason = room, why or cjson.null
+  end
+  table.insert(out, row)
+end
+return cjson.encode({candidates = out, decision = pick(cid, sv, ch, owner) or cjson.null,
+  owner = owner or cjson.null})
+"""
+
+SYNC = PRELUDE + LIB + SYNC_BODY
+ACCEPT = PRELUDE + LIB + ACTION_PRELUDE + ACCEPT_BODY
+DECLINE = PRELUDE + LIB + ACTION_PRELUDE + DECLINE_BODY
+EXPIRE = PRELUDE + LIB + ACTION_PRELUDE + EXPIRE_BODY
+RESOLVE = PRELUDE + LIB + ACTION_PRELUDE + RESOLVE_BODY
+PAUSE = PRELUDE + LIB + ACTION_PRELUDE + PAUSE_BODY
+RESUME = PRELUDE + LIB + ACTION_PRELUDE + RESUME_BODY
+TRANSFER = PRELUDE + LIB + ACTION_PRELUDE + TRANSFER_BODY
+PRESENCE = PRELUDE + LIB + PRESENCE_BODY
+EXPLAIN = PRELUDE + LIB + EXPLAIN_BODY

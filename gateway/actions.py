@@ -1,0 +1,161 @@
+"""Operator endpoints: their state and presence, and the case actions that go through routing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api import actor, case_id_of, json_body
+from gateway.app_keys import RUNTIME
+from gateway.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
+from gateway.runtime import Actor, Runtime
+from routing.scripts import RoutingRefused
+
+# What a script's refusal means at the HTTP edge.
+REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
+    "case_not_found": (NotFound, "There is no such case."),
+    "operator_not_found": (NotFound, "There is no such operator."),
+    "not_yours": (Forbidden, "This case is not assigned to you."),
+    "not_assigned": (Conflict, "The case is not waiting for an accept."),
+    "offer_expired": (Conflict, "The offer has expired or was given to someone else."),
+    "already_resolved": (Conflict, "The case is already resolved."),
+    "not_in_progress": (Conflict, "Only a case in progress can be paused."),
+    "not_waiting": (Conflict, "Only a waiting case can be resumed."),
+    "at_capacity": (Conflict, "The operator has no room for this case."),
+    "already_assigned": (Conflict, "The case is already with that operator."),
+}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def refused(error: RoutingRefused) -> IntakeError:
+    kind, message = REFUSALS.get(error.code, (Conflict, "The change was refused."))
+    return kind(message, code=error.code)
+
+
+def _acting(who: Actor) -> str:
+    return "" if who.admin else str(who.operator)
+
+
+async def _act(
+    request: web.Request, step: Callable[[Runtime, Actor, int], Awaitable[dict[str, Any]]]
+) -> web.Response:
+    runtime, who = actor(request)
+    case_id = case_id_of(request)
+    try:
+        await step(runtime, who, case_id)
+    except RoutingRefused as error:
+        raise refused(error) from None
+    return web.json_response(await runtime.store.case(case_id, timeline=False))
+
+
+async def _optional_body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    return await json_body(request)
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
+    value = body.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidField(f"'{name}' must be a non-empty string.", field=name)
+    return value
+
+
+async def accept(request: web.Request) -> web.Response:
+    body = await _optional_body(request)
+    offer = _text(body, "offer_id", required=False)
+    return await _act(
+        request, lambda rt, who, cid: rt.scripts.accept(now_ms(), cid, _acting(who), offer)
+    )
+
+
+async def decline(request: web.Request) -> web.Response:
+    return await _act(request, lambda rt, who, cid: rt.scripts.decline(now_ms(), cid, _acting(who)))
+
+
+async def resolve(request: web.Request) -> web.Response:
+    return await _act(request, lambda rt, who, cid: rt.scripts.resolve(now_ms(), cid, _acting(who)))
+
+
+async def resume(request: web.Request) -> web.Response:
+    return await _act(request, lambda rt, who, cid: rt.scripts.resume(now_ms(), cid, _acting(who)))
+
+
+def _until(body: dict[str, Any]) -> int | None:
+    raw = body.get("until")
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidField("'until' must be an RFC 3339 time.", field="until") from None
+    if moment.tzinfo is None:
+        raise InvalidField("'until' needs a time zone (Z or +hh:mm).", field="until")
+    return int(moment.timestamp() * 1000)
+
+
+async def pause(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    reason, until = _text(body, "reason", required=True), _until(body)
+    return await _act(
+        request,
+        lambda rt, who, cid: rt.scripts.pause(now_ms(), cid, _acting(who), reason, until),
+    )
+
+
+def _transfer_target(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
+    if "operator" in body:
+        target = _text(body, "operator", required=True)
+        if target not in runtime.config.operators:
+            raise InvalidField(f"There is no operator '{target}'.", field="operator")
+        return "operator", target
+    if "service" in body:
+        target = _text(body, "service", required=True)
+        if target not in runtime.config.services:
+            raise InvalidField(f"There is no service '{target}'.", field="service")
+        return "service", target
+    raise InvalidField("Give 'operator' or 'service'.", code="missing_field", field="operator")
+
+
+async def transfer(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    kind, target = _transfer_target(request.app[RUNTIME], body)
+    return await _act(
+        request,
+        lambda rt, who, cid: rt.scripts.transfer(
+            now_ms(), cid, _acting(who), kind, target, who.admin
+        ),
+    )
+
+
+async def note(request: web.Request) -> web.Response:
+    runtime, who = actor(request)
+    case_id = case_id_of(request)
+    text = _text(await json_body(request), "text", required=True)
+    await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
+    entry = {"k": "note", "x": text, "o": who.operator or "admin", "at": now_ms()}
+    await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
+    return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    for name, handler in (
+        ("accept", accept),
+        ("decline", decline),
+        ("resolve", resolve),
+        ("resume", resume),
+        ("pause", pause),
+        ("transfer", transfer),
+        ("note", note),
+    ):
+        app.router.add_post(f"/api/cases/{{case_id}}/{name}", handler)

@@ -1,0 +1,150 @@
+"""Admin endpoints: running config, reload, explain (routing without side effects), queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from channels.message import InboundMessage
+from channels.phones import normalize
+from gateway.actions import now_ms
+from gateway.api import json_body
+from gateway.app_keys import RUNTIME
+from gateway.config import CHANNELS, load_config, redacted
+from gateway.errors import ConfigError, InvalidField
+from gateway.runtime import Runtime
+from routing import sync
+from routing.rules import decide
+
+
+def _admin(request: web.Request) -> Runtime:
+    runtime = request.app[RUNTIME]
+    runtime.authenticate_admin(request.headers.get("Authorization"))
+    return runtime
+
+
+async def get_config(request: web.Request) -> web.Response:
+    runtime = _admin(request)
+    return web.json_response(
+        {"version": runtime.config.version, "config": redacted(runtime.config)}
+    )
+
+
+async def reload_config(request: web.Request) -> web.Response:
+    runtime = _admin(request)
+    try:
+        config = load_config(runtime.config.path)
+    except ConfigError as error:
+        body = error.body()
+        body["error"]["problems"] = error.problems  # type: ignore[assignment]
+        return web.json_response(body, status=422)
+    await sync.apply(runtime.scripts, config)
+    runtime.use(config)
+    await runtime.redis.publish(runtime.keys.reload_channel, config.version)
+    return web.json_response({"version": config.version})
+
+
+def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
+    channel = body.get("channel")
+    if channel not in CHANNELS:
+        raise InvalidField(f"'channel' must be one of {', '.join(CHANNELS)}.", field="channel")
+    sender = str(body.get("from") or "")
+    is_mail = "@" in sender
+    to = str(body.get("to") or "")
+    region = runtime.config.default_region
+    fields = body.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise InvalidField("'fields' must be an object.", field="fields")
+    return InboundMessage(
+        channel=str(channel),
+        dedupe_scope="explain",
+        delivery_id=None,
+        sender_phone="" if is_mail or not sender else normalize(sender, region),
+        sender_email=sender.lower() if is_mail else "",
+        to=to.lower() if "@" in to else (normalize(to, region) if to else ""),
+        subject=str(body.get("subject") or ""),
+        text=str(body.get("text") or ""),
+        form=str(body.get("form") or ""),
+        fields={str(k): str(v) for k, v in fields.items()},
+    )
+
+
+async def explain(request: web.Request) -> web.Response:
+    runtime = _admin(request)
+    msg = _explain_message(runtime, await json_body(request))
+    decision = decide(runtime.config, msg)
+    contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
+    found = await runtime.scripts.explain(now_ms(), decision.service, msg.channel, contact, 0)
+    members = set(runtime.config.services[decision.service].operators)
+    candidates = [
+        _candidate(runtime, row, msg.channel)
+        for row in found["candidates"]
+        if row["operator"] in members or row["reason"] != "not_member"
+    ]
+    return web.json_response(
+        {
+            "service": decision.service,
+            "type": decision.type,
+            "priority": decision.priority,
+            "rule": None if decision.rule is None else f"rules[{decision.rule}]",
+            "candidates": sorted(candidates, key=lambda c: c["operator"]),
+            "decision": {"operator": found["decision"], "sticky_owner": found["owner"]}
+            if found["decision"]
+            else {"operator": None, "queued": True},
+        }
+    )
+
+
+def _candidate(runtime: Runtime, row: dict[str, Any], channel: str) -> dict[str, Any]:
+    capacity = runtime.config.operators[row["operator"]].capacity
+    return {
+        "operator": row["operator"],
+        "eligible": row["eligible"],
+        "reason": row["reason"],
+        "presence": row["presence"],
+        "load": {"total": row["load"], channel: row["channel_load"]},
+        "capacity": {"total": capacity.total, channel: capacity.per_channel[channel]},
+    }
+
+
+async def queues(request: web.Request) -> web.Response:
+    runtime = _admin(request)
+    keys, config = runtime.keys, runtime.config
+    async with runtime.redis.pipeline(transaction=False) as pipe:
+        for svc in config.services:
+            for ch in CHANNELS:
+                pipe.zcard(keys.queue(svc, ch))
+                pipe.zrange(keys.queue(svc, ch), 0, 0, withscores=True)
+        for op in config.operators:
+            pipe.hmget(keys.operator(op), "pr", "lt")
+        rows = await pipe.execute()
+    return web.json_response(_queues_json(runtime, rows))
+
+
+def _queues_json(runtime: Runtime, rows: list[Any]) -> dict[str, Any]:
+    config = runtime.config
+    services: dict[str, Any] = {}
+    it = iter(rows)
+    for svc in config.services:
+        counts = [(next(it), next(it)) for _ in CHANNELS]
+        oldest = [int(head[0][1]) % 10**13 for _, head in counts if head]
+        services[svc] = {
+            "queued": sum(count for count, _ in counts),
+            "oldest_wait_seconds": (now_ms() - min(oldest)) / 1000 if oldest else None,
+        }
+    operators = {}
+    for op in config.operators:
+        presence, load = next(it)
+        operators[op] = {
+            "presence": presence.decode() if presence else "offline",
+            "load": int(load or 0),
+        }
+    return {"services": services, "operators": operators}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/admin/config", get_config)
+    app.router.add_post("/api/admin/config/reload", reload_config)
+    app.router.add_post("/api/admin/explain", explain)
+    app.router.add_get("/api/admin/queues", queues)

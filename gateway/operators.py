@@ -1,0 +1,107 @@
+"""Operator state: `GET /api/operators/{id}`, presence, and the live event stream (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from gateway.actions import now_ms, refused
+from gateway.api import actor, json_body
+from gateway.config import CHANNELS, PRESENCES
+from gateway.errors import Forbidden, InvalidField, NotFound
+from gateway.runtime import Runtime
+from routing.scripts import RoutingRefused
+
+SSE_BLOCK_MS = 15000  # a comment line at least this often keeps proxies from closing the stream
+
+
+def _operator_id(request: web.Request, runtime: Runtime) -> str:
+    operator_id = request.match_info["operator_id"]
+    if operator_id not in runtime.config.operators:
+        raise NotFound(f"There is no operator '{operator_id}'.", code="operator_not_found")
+    return operator_id
+
+
+def _authorized(request: web.Request) -> tuple[Runtime, str]:
+    runtime, who = actor(request)
+    operator_id = _operator_id(request, runtime)
+    if not who.may_act_for(operator_id):
+        raise Forbidden("You may act only for yourself.", code="not_yours")
+    return runtime, operator_id
+
+
+async def get_operator(request: web.Request) -> web.Response:
+    runtime, operator_id = _authorized(request)
+    keys = runtime.keys
+    state = await runtime.redis.hgetall(keys.operator(operator_id))
+    fields = {k.decode(): v.decode() for k, v in state.items()}
+    members = await runtime.redis.smembers(keys.operator_cases(operator_id))
+    cases = await runtime.store.cases(sorted(int(m) for m in members))
+    operator = runtime.config.operators[operator_id]
+    load = {"total": int(fields.get("lt", 0))}
+    load.update({ch: int(fields.get(f"l:{ch}", 0)) for ch in CHANNELS})
+    capacity = {"total": operator.capacity.total, **operator.capacity.per_channel}
+    return web.json_response(
+        {
+            "id": operator_id,
+            "name": operator.name,
+            "presence": fields.get("pr", "offline"),
+            "load": load,
+            "capacity": capacity,
+            "cases": cases,
+        }
+    )
+
+
+async def put_presence(request: web.Request) -> web.Response:
+    runtime, operator_id = _authorized(request)
+    presence = (await json_body(request)).get("presence")
+    if presence not in PRESENCES:
+        raise InvalidField(f"'presence' must be one of {', '.join(PRESENCES)}.", field="presence")
+    try:
+        await runtime.scripts.presence(now_ms(), operator_id, str(presence))
+    except RoutingRefused as error:
+        raise refused(error) from None
+    return web.json_response({"id": operator_id, "presence": presence})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    runtime, operator_id = _authorized(request)
+    stream = runtime.keys.events(operator_id)
+    last = request.headers.get("Last-Event-ID") or "$"
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-cache"})  # fmt: skip
+    await response.prepare(request)
+    # A connection of its own: a blocking XREAD must not hold a pooled one for others.
+    reader = runtime.redis.client()
+    try:
+        while True:
+            found = await reader.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
+            if not found:
+                await response.write(b": keep-alive\n\n")
+                continue
+            for event_id, fields in found[0][1]:
+                last = event_id.decode()
+                await response.write(_sse(last, fields))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        await reader.aclose()
+    return response
+
+
+def _sse(event_id: str, fields: dict[bytes, bytes]) -> bytes:
+    data = {k.decode(): v.decode() for k, v in fields.items()}
+    kind = data.pop("type", "message")
+    if "case" in data:
+        data["case_id"] = int(data.pop("case"))
+    payload = json.dumps(data, separators=(",", ":"))
+    return f"id: {event_id}\nevent: {kind}\ndata: {payload}\n\n".encode()
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/operators/{operator_id}", get_operator)
+    app.router.add_put("/api/operators/{operator_id}/presence", put_presence)
+    app.router.add_get("/api/operators/{operator_id}/events", events)

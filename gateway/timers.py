@@ -1,0 +1,60 @@
+"""Per-deployment timers (offer expiry, pause `until`) and the per-process config follower."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+
+from gateway.app_keys import RUNTIME
+from gateway.config import load_config
+from gateway.errors import ConfigError
+from routing.scripts import RoutingRefused
+
+log = logging.getLogger(__name__)
+
+TICK = 0.2  # seconds between looks at the due offers and resumes
+BATCH = 100
+
+
+async def sweep_timers(app: web.Application) -> None:
+    """Expire due offers and resume due pauses; runs once per deployment under a lease."""
+    runtime = app[RUNTIME]
+    while True:
+        now = int(time.time() * 1000)
+        for case_id in await runtime.redis.zrangebyscore(runtime.keys.offers, 0, now, 0, BATCH):
+            result = await runtime.scripts.expire(now, int(case_id))
+            if result.get("expired"):
+                log.info("offer on case %s expired", int(case_id))
+        for case_id in await runtime.redis.zrangebyscore(runtime.keys.resumes, 0, now, 0, BATCH):
+            await _resume(app, int(case_id), now)
+        await asyncio.sleep(TICK)
+
+
+async def _resume(app: web.Application, case_id: int, now: int) -> None:
+    runtime = app[RUNTIME]
+    try:
+        await runtime.scripts.resume(now, case_id, "", by_timer=True)
+    except RoutingRefused as error:
+        # Resolved or resumed by hand meanwhile: the timer has nothing left to do.
+        await runtime.redis.zrem(runtime.keys.resumes, case_id)
+        log.info("timer resume of case %s skipped: %s", case_id, error.code)
+
+
+async def follow_reloads(app: web.Application) -> None:
+    """Every process re-reads the file when any process applied a new version."""
+    runtime = app[RUNTIME]
+    pubsub = runtime.redis.pubsub()
+    await pubsub.subscribe(runtime.keys.reload_channel)
+    try:
+        async for message in pubsub.listen():
+            if message["type"] != "message" or message["data"].decode() == runtime.config.version:
+                continue
+            try:
+                runtime.use(load_config(runtime.config.path))
+            except ConfigError as error:
+                log.error("reload announced but the file is invalid here: %s", error.problems)
+    finally:
+        await pubsub.aclose()

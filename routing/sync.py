@@ -1,0 +1,31 @@
+"""Applies the routing part of a config (operators, capacities, services, offers) to Redis.
+
+Runs at start and on every reload; queued and assigned work is kept, and anyone who gained
+room (capacity raised, new service) is given queued cases in the same step.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gateway.config import Config
+from routing.scripts import Scripts
+
+
+def routing_config(config: Config) -> dict[str, Any]:
+    return {
+        "operators": {
+            op.id: {"total": op.capacity.total, "caps": op.capacity.per_channel}
+            for op in config.operators.values()
+        },
+        "services": {
+            svc.id: {"members": list(svc.operators), "sticky": svc.sticky_owner}
+            for svc in config.services.values()
+        },
+        "offer_timeouts": {ch: int(s * 1000) for ch, s in config.offer_timeout.items()},
+    }
+
+
+async def apply(scripts: Scripts, config: Config) -> None:
+    await scripts.sync(int(time.time() * 1000), routing_config(config))
