@@ -1,0 +1,26 @@
+"""A first end-to-end pass: SMS in, operator available, accept, resolve."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import ADMIN, signed_sms
+
+
+async def test_sms_is_assigned_when_operator_becomes_available(gateway: TestClient) -> None:
+    sms = {"id": "m1", "from": "+79161234567", "to": "+74950000000", "text": "hello"}
+    resp = await gateway.post("/hooks/sms", **signed_sms(sms))
+    assert resp.status == 200
+    case_id = (await resp.json())["case_id"]
+    case = await (await gateway.get(f"/api/cases/{case_id}", headers=ADMIN)).json()
+    assert case["status"] == "queued"
+    resp = await gateway.put(
+        "/api/operators/anna/presence", json={"presence": "available"}, headers=ADMIN
+    )
+    assert resp.status == 200
+    case = await (await gateway.get(f"/api/cases/{case_id}", headers=ADMIN)).json()
+    assert (case["status"], case["assignee"]) == ("assigned", "anna")
+    resp = await gateway.post(f"/api/cases/{case_id}/accept", headers=ADMIN)
+    assert (await resp.json())["status"] == "in_progress"
+    resp = await gateway.post(f"/api/cases/{case_id}/resolve", headers=ADMIN)
+    assert (await resp.json())["status"] == "resolved"
