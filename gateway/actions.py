@@ -19,6 +19,8 @@ from routing.scripts import RoutingRefused
 # What a script's refusal means at the HTTP edge.
 REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "case_not_found": (NotFound, "There is no such case."),
+    "contact_not_found": (NotFound, "There is no such contact."),
+    "not_owner": (Forbidden, "Only the admin or the contact's owner may change the owner."),
     "operator_not_found": (NotFound, "There is no such operator."),
     "not_yours": (Forbidden, "This case is not assigned to you."),
     "not_assigned": (Conflict, "The case is not waiting for an accept."),
@@ -148,7 +150,24 @@ async def note(request: web.Request) -> web.Response:
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
 
 
+async def set_owner(request: web.Request) -> web.Response:
+    runtime, who = actor(request)
+    contact_id = request.match_info["contact_id"]
+    body = await json_body(request)
+    if "owner" not in body:
+        raise InvalidField("'owner' is required.", code="missing_field", field="owner")
+    owner = body["owner"]
+    if owner is not None and owner not in runtime.config.operators:
+        raise InvalidField(f"There is no operator '{owner}'.", field="owner")
+    try:
+        await runtime.scripts.set_owner(now_ms(), contact_id, _acting(who), owner)
+    except RoutingRefused as error:
+        raise refused(error) from None
+    return web.json_response(await runtime.store.contact(contact_id))
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_patch("/api/contacts/{contact_id}", set_owner)
     for name, handler in (
         ("accept", accept),
         ("decline", decline),

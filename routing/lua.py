@@ -554,3 +554,15 @@ RESUME = PRELUDE + LIB + ACTION_PRELUDE + RESUME_BODY
 TRANSFER = PRELUDE + LIB + ACTION_PRELUDE + TRANSFER_BODY
 PRESENCE = PRELUDE + LIB + PRESENCE_BODY
 EXPLAIN = PRELUDE + LIB + EXPLAIN_BODY
+
+# ARGV[3] = contact id, ARGV[4] = acting operator ('' for the admin), ARGV[5] = new owner ('' none)
+OWNER_BODY = r"""
+local key = P .. 'ct:' .. ARGV[3]
+if redis.call('EXISTS', key) == 0 then return fail('contact_not_found') end
+local current = redis.call('HGET', key, 'ow')
+if ARGV[4] ~= '' and ARGV[4] ~= current then return fail('not_owner') end
+if ARGV[5] == '' then redis.call('HDEL', key, 'ow') else redis.call('HSET', key, 'ow', ARGV[5]) end
+return cjson.encode({owner = ARGV[5]})
+"""
+
+OWNER = PRELUDE + OWNER_BODY

@@ -38,6 +38,7 @@ class Scripts:
         self._transfer = reg(lua.TRANSFER)
         self._presence = reg(lua.PRESENCE)
         self._explain = reg(lua.EXPLAIN)
+        self._owner = reg(lua.OWNER)
 
     async def _run(self, script: AsyncScript, now_ms: int, *args: Any) -> dict[str, Any]:
         raw = await script(keys=[], args=[self.keys.prefix, now_ms, *args])
@@ -88,3 +89,8 @@ class Scripts:
         self, now_ms: int, service: str, channel: str, contact_id: str, case_id: int
     ) -> dict[str, Any]:
         return await self._run(self._explain, now_ms, service, channel, contact_id, case_id)
+
+    async def set_owner(
+        self, now_ms: int, contact_id: str, actor: str, owner: str | None
+    ) -> dict[str, Any]:
+        return await self._run(self._owner, now_ms, contact_id, actor, owner or "")
