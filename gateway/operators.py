@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -12,6 +13,7 @@ from gateway.api import actor, json_body
 from gateway.config import CHANNELS, PRESENCES
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.runtime import Runtime
+from gateway.views import decoded, text
 from routing.scripts import RoutingRefused
 
 SSE_BLOCK_MS = 15000  # a comment line at least this often keeps proxies from closing the stream
@@ -35,10 +37,9 @@ def _authorized(request: web.Request) -> tuple[Runtime, str]:
 async def get_operator(request: web.Request) -> web.Response:
     runtime, operator_id = _authorized(request)
     keys = runtime.keys
-    state = await runtime.redis.hgetall(keys.operator(operator_id))
-    fields = {k.decode(): v.decode() for k, v in state.items()}
+    fields = decoded(await runtime.redis.hgetall(keys.operator(operator_id)))
     members = await runtime.redis.smembers(keys.operator_cases(operator_id))
-    cases = await runtime.store.cases(sorted(int(m) for m in members))
+    cases = await runtime.store.cases(sorted(int(text(m)) for m in members))
     operator = runtime.config.operators[operator_id]
     load = {"total": int(fields.get("lt", 0))}
     load.update({ch: int(fields.get(f"l:{ch}", 0)) for ch in CHANNELS})
@@ -82,8 +83,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not found:
                 await response.write(b": keep-alive\n\n")
                 continue
-            for event_id, fields in found[0][1]:
-                last = event_id.decode()
+            for event_id, fields in _entries(found):
+                last = event_id
                 await response.write(_sse(last, fields))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
@@ -92,8 +93,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _sse(event_id: str, fields: dict[bytes, bytes]) -> bytes:
-    data = {k.decode(): v.decode() for k, v in fields.items()}
+def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
+    """XREAD's reply for one stream as (id, fields) pairs of text."""
+    return [(text(event_id), decoded(fields)) for event_id, fields in reply[0][1]]
+
+
+def _sse(event_id: str, fields: dict[str, str]) -> bytes:
+    data: dict[str, Any] = dict(fields)
     kind = data.pop("type", "message")
     if "case" in data:
         data["case_id"] = int(data.pop("case"))

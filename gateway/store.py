@@ -8,7 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from gateway.errors import NotFound
-from gateway.views import case_json, contact_json, entry_json
+from gateway.views import case_json, contact_json, decoded, entry_json, text
 from routing.keys import Keys
 
 SCAN_BUDGET = 5000  # ids looked at per page before answering with a cursor
@@ -29,21 +29,21 @@ class Store:
 
     async def contact(self, contact_id: str) -> dict[str, Any]:
         fields = await self.redis.hgetall(self.keys.contact(contact_id))
-        return contact_json(contact_id, _decode(fields))
+        return contact_json(contact_id, decoded(fields))
 
     async def cases(self, ids: list[int]) -> list[dict[str, Any]]:
         """The cases (without timeline) in the order given; missing ids are left out."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in ids:
                 pipe.hgetall(self.keys.case(case_id))
-            hashes = [_decode(h) for h in await pipe.execute()]
+            hashes = [decoded(h) for h in await pipe.execute()]
         found = [(i, h) for i, h in zip(ids, hashes, strict=True) if h]
         contact_ids = sorted({h["ct"] for _, h in found if h.get("ct")})
         async with self.redis.pipeline(transaction=False) as pipe:
             for contact_id in contact_ids:
                 pipe.hgetall(self.keys.contact(contact_id))
             contacts = {
-                cid: contact_json(cid, _decode(f))
+                cid: contact_json(cid, decoded(f))
                 for cid, f in zip(contact_ids, await pipe.execute(), strict=True)
             }
         return [case_json(i, h, contacts.get(h.get("ct", ""), {})) for i, h in found]
@@ -55,7 +55,7 @@ class Store:
         case = found[0]
         if timeline:
             raw = await self.redis.lrange(self.keys.timeline(case_id), 0, -1)
-            case["timeline"] = [entry_json(case_id, r.decode()) for r in raw]
+            case["timeline"] = [entry_json(case_id, text(r)) for r in raw]
         return case
 
     async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], bytes]:
@@ -64,7 +64,7 @@ class Store:
             for meta in entry.get("attachments", []):
                 if meta["id"] == n:
                     data = await self.redis.get(self.keys.attachment(case_id, n))
-                    return meta, data or b""
+                    return meta, data if isinstance(data, bytes) else b""
         raise NotFound(f"Case {case_id} has no attachment {n}.", code="attachment_not_found")
 
     async def contact_by(self, phone: str, email: str) -> str | None:
@@ -73,11 +73,11 @@ class Store:
             found = await self.redis.hget(self.keys.phone_index, phone)
         if found is None and email:
             found = await self.redis.hget(self.keys.email_index, email.lower())
-        return found.decode() if found is not None else None
+        return text(found) if found is not None else None
 
     async def open_cases(self, contact_id: str) -> list[dict[str, Any]]:
         ids = await self.redis.zrevrange(self.keys.contact_cases(contact_id), 0, 199)
-        cases = await self.cases([int(i) for i in ids])
+        cases = await self.cases([int(text(i)) for i in ids])
         return [c for c in cases if c["status"] != "resolved"]
 
     async def page(
@@ -108,9 +108,11 @@ class Store:
                 else self.keys.status(str(flt.status))
             )
             ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=count)
-            return [int(i) for i in ids]
+            return [int(text(i)) for i in ids]
         top = (
-            before - 1 if before is not None else int(await self.redis.get(self.keys.case_seq) or 0)
+            before - 1
+            if before is not None
+            else int(text(await self.redis.get(self.keys.case_seq) or 0))
         )
         return list(range(top, max(top - count, 0), -1))
 
@@ -123,15 +125,11 @@ class Store:
         for case_id, (st, sv, asg) in zip(ids, rows, strict=True):
             if st is None:
                 continue
-            if flt.status and st.decode() != flt.status:
+            if flt.status and text(st) != flt.status:
                 continue
-            if flt.service and (sv or b"").decode() != flt.service:
+            if flt.service and text(sv or b"") != flt.service:
                 continue
-            if flt.assignee and (asg or b"").decode() != flt.assignee:
+            if flt.assignee and text(asg or b"") != flt.assignee:
                 continue
             wanted.append(case_id)
         return wanted
-
-
-def _decode(fields: dict[bytes, bytes]) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in fields.items()}

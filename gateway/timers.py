@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway.app_keys import RUNTIME
 from gateway.config import load_config
 from gateway.errors import ConfigError
+from gateway.views import text
 from routing.scripts import RoutingRefused
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,11 @@ async def sweep_timers(app: web.Application) -> None:
     while True:
         now = int(time.time() * 1000)
         for case_id in await runtime.redis.zrangebyscore(runtime.keys.offers, 0, now, 0, BATCH):
-            result = await runtime.scripts.expire(now, int(case_id))
+            result = await runtime.scripts.expire(now, int(text(case_id)))
             if result.get("expired"):
-                log.info("offer on case %s expired", int(case_id))
+                log.info("offer on case %s expired", int(text(case_id)))
         for case_id in await runtime.redis.zrangebyscore(runtime.keys.resumes, 0, now, 0, BATCH):
-            await _resume(app, int(case_id), now)
+            await _resume(app, int(text(case_id)), now)
         await asyncio.sleep(TICK)
 
 
@@ -50,11 +51,11 @@ async def follow_reloads(app: web.Application) -> None:
     await pubsub.subscribe(runtime.keys.reload_channel)
     try:
         async for message in pubsub.listen():
-            if message["type"] != "message" or message["data"].decode() == runtime.config.version:
+            if message["type"] != "message" or text(message["data"]) == runtime.config.version:
                 continue
             try:
                 runtime.use(load_config(runtime.config.path))
             except ConfigError as error:
                 log.error("reload announced but the file is invalid here: %s", error.problems)
     finally:
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -26,6 +26,16 @@ ENTRY_NAMES = {
 }
 
 
+def text(value: Any) -> str:
+    """A Redis reply (bytes from this client) as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def decoded(fields: Any) -> dict[str, str]:
+    """A Redis hash reply as a dict of text."""
+    return {text(k): text(v) for k, v in dict(fields).items()}
+
+
 def rfc3339(ms: str | int | float | None) -> str | None:
     if ms is None or ms == "":
         return None
