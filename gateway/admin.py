@@ -18,21 +18,21 @@ from routing import sync
 from routing.rules import decide
 
 
-def _admin(request: web.Request) -> Runtime:
+def admin_runtime(request: web.Request) -> Runtime:
     runtime = request.app[RUNTIME]
     runtime.authenticate_admin(request.headers.get("Authorization"))
     return runtime
 
 
 async def get_config(request: web.Request) -> web.Response:
-    runtime = _admin(request)
+    runtime = admin_runtime(request)
     return web.json_response(
         {"version": runtime.config.version, "config": redacted(runtime.config)}
     )
 
 
 async def reload_config(request: web.Request) -> web.Response:
-    runtime = _admin(request)
+    runtime = admin_runtime(request)
     try:
         config = load_config(runtime.config.path)
     except ConfigError as error:
@@ -71,7 +71,7 @@ def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
 
 
 async def explain(request: web.Request) -> web.Response:
-    runtime = _admin(request)
+    runtime = admin_runtime(request)
     msg = _explain_message(runtime, await json_body(request))
     decision = decide(runtime.config, msg)
     contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
@@ -109,7 +109,7 @@ def _candidate(runtime: Runtime, row: dict[str, Any], channel: str) -> dict[str,
 
 
 async def queues(request: web.Request) -> web.Response:
-    runtime = _admin(request)
+    runtime = admin_runtime(request)
     keys, config = runtime.keys, runtime.config
     async with runtime.redis.pipeline(transaction=False) as pipe:
         for svc in config.services:

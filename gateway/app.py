@@ -12,7 +12,7 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway import actions, admin, api, hooks, operators
+from gateway import actions, admin, api, hooks, metrics, operators
 from gateway.app_keys import RUNTIME
 from gateway.background import add_singleton, singletons_ctx
 from gateway.config import Config
@@ -95,4 +95,5 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     actions.add_routes(app)
     operators.add_routes(app)
     admin.add_routes(app)
+    metrics.add_routes(app)
     return app

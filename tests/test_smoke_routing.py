@@ -24,3 +24,16 @@ async def test_sms_is_assigned_when_operator_becomes_available(gateway: TestClie
     assert (await resp.json())["status"] == "in_progress"
     resp = await gateway.post(f"/api/cases/{case_id}/resolve", headers=ADMIN)
     assert (await resp.json())["status"] == "resolved"
+
+
+async def test_metrics_report_cases_and_operators(gateway: TestClient) -> None:
+    sms = {"id": "m2", "from": "+79161234568", "to": "+74950000000", "text": "hi"}
+    assert (await gateway.post("/hooks/sms", **signed_sms(sms))).status == 200
+    resp = await gateway.get("/metrics", headers=ADMIN)
+    assert resp.status == 200
+    body = await resp.text()
+    assert "intake_cases_created_total 1" in body
+    assert 'intake_cases{status="queued"} 1' in body
+    assert 'intake_queued{service="support",channel="sms"} 1' in body
+    assert 'intake_operator_presence{operator="anna"} 0' in body
+    assert (await gateway.get("/metrics")).status == 401
