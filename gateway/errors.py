@@ -1,16 +1,16 @@
 """The project's one exception family; the edges (HTTP, SMTP) translate it to replies.
 
-    IntakeError                    code, message, field; `status` is the HTTP mapping
-    ├── BadRequest           400   malformed body
-    ├── Unauthorized         401   missing/bad credentials or signature
-    ├── Forbidden            403   not yours
-    ├── NotFound             404
-    ├── Conflict             409   wrong state
-    ├── PayloadTooLarge      413
-    ├── UnsupportedMedia     415
-    ├── InvalidField         422   a field is missing or wrong
-    │   └── ConfigError            config.toml problems, one line each
-    └── StorageUnavailable   503   Redis unreachable: retry later (SMTP 451 4.3.0)
+IntakeError                    code, message, field; `status` is the HTTP mapping
+├── BadRequest           400   malformed body
+├── Unauthorized         401   missing/bad credentials or signature
+├── Forbidden            403   not yours
+├── NotFound             404
+├── Conflict             409   wrong state
+├── PayloadTooLarge      413
+├── UnsupportedMedia     415
+├── InvalidField         422   a field is missing or wrong
+│   └── ConfigError            config.toml problems, one line each
+└── StorageUnavailable   503   Redis unreachable: retry later (SMTP 451 4.3.0)
 """
 
 from __future__ import annotations

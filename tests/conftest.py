@@ -19,6 +19,7 @@ from gateway.app import build_app
 from gateway.config import Config, load_config
 from gateway.embedded import EmbeddedValkey
 from routing.keys import Keys
+from tests.helpers import SAMPLE_CONFIG, Serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "config.toml"
@@ -99,3 +100,18 @@ def signed_sms(payload: dict[str, Any], secret: str = "sample-sms-secret") -> di
     body = json.dumps(payload).encode()
     headers = {"X-Intake-Signature": sign(secret, body), "Content-Type": "application/json"}
     return {"data": body, "headers": headers}
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
+    """`serve(*flags, config=path)` starts `python -m gateway serve` with cwd `tmp_path`
+    (so the embedded data dir is private) on free ports; leftovers are killed afterwards."""
+    started: list[Serve] = []
+
+    def start(*flags: str, config: Path = SAMPLE_CONFIG) -> Serve:
+        started.append(Serve(tmp_path, *flags, config=config))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.kill()

@@ -1,0 +1,88 @@
+"""One acceptor process: the aiohttp app (and, through its cleanup_ctx, SMTP and background work).
+
+`serve` starts N of them on one port (SO_REUSEPORT); SIGTERM drains in-flight requests, exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from aiohttp import web
+
+from gateway.app import build_app
+from gateway.config import Config
+from gateway.errors import ConfigError
+from gateway.options import (
+    add_config_options,
+    add_listen_options,
+    config_from_args,
+    format_host_port,
+    print_problems,
+    setup_logging,
+)
+
+log = logging.getLogger("gateway.acceptor")  # not __main__ under `python -m`
+
+SHUTDOWN_TIMEOUT = 10.0  # in-flight requests get this long after SIGTERM
+
+
+async def run_app(config: Config) -> None:
+    """Serve until SIGINT/SIGTERM; then stop listening, drain, and run the cleanup contexts."""
+    stop = stop_event()
+    runner = web.AppRunner(build_app(config, config.redis_url), shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()  # enters the cleanup contexts: Redis client, SMTP server, singletons
+    try:
+        host, port = config.http
+        await web.TCPSite(runner, host, port, reuse_port=True).start()
+        log.info("acceptor listening on http://%s", format_host_port(config.http))
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def stop_event() -> asyncio.Event:
+    """Set by SIGINT/SIGTERM; installed first so that a signal during startup still drains."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, on uvloop when it is installed (the optional `fast` extra)."""
+    with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
+        runner.run(main)
+
+
+def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway.acceptor", description=__doc__)
+    add_config_options(parser)
+    add_listen_options(parser)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        return print_problems(error)
+    if not config.redis_url:
+        parser.error("needs a Redis URL (serve passes the embedded server's in INTAKE_REDIS_URL)")
+    run(run_app(config))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""`python -m worker`: one RQ worker (with RQ's scheduler) on the `intake` queue.
+
+`serve` starts N of these; hosts that only run workers start them directly with a Redis URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rq import Worker
+
+from gateway.errors import ConfigError
+from gateway.options import add_config_options, config_from_args, print_problems, setup_logging
+from worker.queues import queue
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Work until SIGTERM/SIGINT (RQ's warm shutdown: the running job finishes first)."""
+    parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__)
+    add_config_options(parser)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        return print_problems(error)
+    if not config.redis_url:
+        parser.error("needs a Redis URL: --redis-url, INTAKE_REDIS_URL or [redis].url")
+    connection = Redis.from_url(config.redis_url)
+    try:
+        Worker([queue(connection)], connection=connection).work(with_scheduler=True)
+    except RedisConnectionError as error:  # `serve` restarts us; alone, the caller retries
+        log.error("Redis is not reachable: %s", error)
+        return 1
+    return 0
