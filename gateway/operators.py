@@ -17,6 +17,7 @@ from gateway.views import decoded, text
 from routing.scripts import RoutingRefused
 
 SSE_BLOCK_MS = 15000  # a comment line at least this often keeps proxies from closing the stream
+STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("event streams")
 
 
 def _operator_id(request: web.Request, runtime: Runtime) -> str:
@@ -77,6 +78,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     # A connection of its own: a blocking XREAD must not hold a pooled one for others.
     reader = runtime.redis.client()
+    task = asyncio.current_task()
+    streams = request.app[STREAMS]
+    if task is not None:
+        streams.add(task)
     try:
         while True:
             found = await reader.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
@@ -89,8 +94,17 @@ async def events(request: web.Request) -> web.StreamResponse:
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
+        if task is not None:
+            streams.discard(task)
         await reader.aclose()
     return response
+
+
+async def close_streams(app: web.Application) -> None:
+    """On shutdown: end the endless event streams so in-flight requests can drain."""
+    streams = app[STREAMS]
+    for task in tuple(streams):
+        task.cancel()
 
 
 def _entries(reply: Any) -> list[tuple[str, dict[str, str]]]:
@@ -108,6 +122,8 @@ def _sse(event_id: str, fields: dict[str, str]) -> bytes:
 
 
 def add_routes(app: web.Application) -> None:
+    app[STREAMS] = set()
+    app.on_shutdown.append(close_streams)
     app.router.add_get("/api/operators/{operator_id}", get_operator)
     app.router.add_put("/api/operators/{operator_id}/presence", put_presence)
     app.router.add_get("/api/operators/{operator_id}/events", events)
