@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from gateway import actions, admin, api, hooks, metrics, operators
 from gateway.app_keys import RUNTIME
 from gateway.background import add_singleton, singletons_ctx
+from gateway.cancel import stop_tasks
 from gateway.config import Config
 from gateway.errors import IntakeError, StorageUnavailable
 from gateway.runtime import Runtime
@@ -81,8 +82,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
         app[RUNTIME] = runtime
         follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
+        await stop_tasks([follower])
         await client.aclose()
 
     app.cleanup_ctx.append(runtime_ctx)

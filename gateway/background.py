@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from gateway.app_keys import RUNTIME
+from gateway.cancel import stop_tasks
 from gateway.lease import Lease
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,7 @@ async def singletons_ctx(app: web.Application) -> AsyncIterator[None]:
         for name, work in app.get(SINGLETONS, {}).items()
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await stop_tasks(tasks)
 
 
 async def keep_running(app: web.Application, name: str, work: Singleton) -> None:

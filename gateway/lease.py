@@ -17,6 +17,8 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.cancel import raise_if_cancelled
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -64,6 +66,11 @@ class Lease:
         while True:
             await self.acquire()
             try:
+                raise_if_cancelled()
+            except asyncio.CancelledError:
+                await self.release()
+                raise
+            try:
                 return await self._run(work)
             except _LeaseLost:
                 log.warning("lost lease %s; stopped its work, competing again", self.key)
@@ -76,6 +83,7 @@ class Lease:
                     log.info("holding lease %s", self.key)
                     return
             except (RedisError, OSError) as error:
+                raise_if_cancelled()
                 log.warning("cannot take lease %s: %s", self.key, error)
             await asyncio.sleep(self.interval)
 
@@ -83,6 +91,7 @@ class Lease:
         try:
             return bool(await self._renew(keys=[self.key], args=[self.token, self.ttl_ms]))
         except (RedisError, OSError) as error:
+            raise_if_cancelled()
             log.warning("cannot renew lease %s: %s", self.key, error)
             return False
 
@@ -100,6 +109,7 @@ class Lease:
                     return task.result()
                 if not await self.renew():
                     raise _LeaseLost(self.key)
+                raise_if_cancelled()
         finally:
             if not task.done():
                 task.cancel()

@@ -10,13 +10,17 @@ from aiohttp import web
 
 from gateway.actions import now_ms, refused
 from gateway.api import actor, json_body
+from gateway.cancel import raise_if_cancelled
 from gateway.config import CHANNELS, PRESENCES
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.runtime import Runtime
 from gateway.views import decoded, text
 from routing.scripts import RoutingRefused
 
-SSE_BLOCK_MS = 15000  # a comment line at least this often keeps proxies from closing the stream
+# Short blocking reads: under the client's socket timeout, and a swallowed cancel (see
+# gateway/cancel.py) is noticed within a second. Idle streams get a comment every 15 s.
+SSE_BLOCK_MS = 1000
+KEEP_ALIVE_EVERY = 15
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("event streams")
 
 
@@ -76,27 +80,29 @@ async def events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})  # fmt: skip
     await response.prepare(request)
-    # A connection of its own: a blocking XREAD must not hold a pooled one for others.
-    reader = runtime.redis.client()
     task = asyncio.current_task()
     streams = request.app[STREAMS]
     if task is not None:
         streams.add(task)
+    idle = 0
     try:
         while True:
-            found = await reader.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
+            found = await runtime.redis.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
+            raise_if_cancelled()
             if not found:
-                await response.write(b": keep-alive\n\n")
+                idle += 1
+                if idle % KEEP_ALIVE_EVERY == 0:
+                    await response.write(b": keep-alive\n\n")
                 continue
+            idle = 0
             for event_id, fields in _entries(found):
                 last = event_id
                 await response.write(_sse(last, fields))
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+    except ConnectionResetError:
+        pass  # the operator went away
     finally:
         if task is not None:
             streams.discard(task)
-        await reader.aclose()
     return response
 
 

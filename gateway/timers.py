@@ -7,8 +7,11 @@ import logging
 import time
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.app_keys import RUNTIME
+from gateway.cancel import raise_if_cancelled
 from gateway.config import load_config
 from gateway.errors import ConfigError
 from gateway.views import text
@@ -18,6 +21,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.2  # seconds between looks at the due offers and resumes
 BATCH = 100
+RESUBSCRIBE_AFTER = 1.0  # seconds between attempts to follow reloads again after Redis left
 
 
 async def sweep_timers(app: web.Application) -> None:
@@ -31,6 +35,7 @@ async def sweep_timers(app: web.Application) -> None:
                 log.info("offer on case %s expired", int(text(case_id)))
         for case_id in await runtime.redis.zrangebyscore(runtime.keys.resumes, 0, now, 0, BATCH):
             await _resume(app, int(text(case_id)), now)
+        raise_if_cancelled()
         await asyncio.sleep(TICK)
 
 
@@ -45,12 +50,27 @@ async def _resume(app: web.Application, case_id: int, now: int) -> None:
 
 
 async def follow_reloads(app: web.Application) -> None:
-    """Every process re-reads the file when any process applied a new version."""
+    """Every process re-reads the file when any process applied a new version.
+
+    A lost Redis connection ends a subscription for good, so it is made again until Redis is
+    back; an announcement made while this process was cut off is missed (pub/sub keeps none).
+    """
+    while True:
+        try:
+            await _follow(app)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            raise_if_cancelled()
+            log.warning("config follower lost Redis (%s); resubscribing", error)
+            await asyncio.sleep(RESUBSCRIBE_AFTER)
+
+
+async def _follow(app: web.Application) -> None:
     runtime = app[RUNTIME]
     pubsub = runtime.redis.pubsub()
     await pubsub.subscribe(runtime.keys.reload_channel)
     try:
         async for message in pubsub.listen():
+            raise_if_cancelled()
             if message["type"] != "message" or text(message["data"]) == runtime.config.version:
                 continue
             try:
