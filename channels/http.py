@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import BadRequest, InvalidField, UnsupportedMedia
+from gateway.errors import BadRequest, InvalidField, PayloadTooLarge, UnsupportedMedia
 
 
 def require_type(request: web.Request, *allowed: str) -> str:
@@ -39,3 +39,24 @@ def text_field(
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise InvalidField(f"'{name}' must be a string.", field=name)
     return str(value)
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The body is larger than {limit} bytes.")
+
+
+def check_declared_size(request: web.Request, limit: int) -> None:
+    """Refuse before reading when Content-Length already says the body is too large."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(limit)
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes `limit` (chunked bodies too)."""
+    check_declared_size(request, limit)
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise too_large(limit)
+    return bytes(body)

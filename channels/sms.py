@@ -7,7 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from channels import signature
-from channels.http import parse_json_object, require_type, text_field
+from channels.http import parse_json_object, read_limited, require_type, text_field
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.config import Config
@@ -30,7 +30,7 @@ def _received_at(value: object) -> float | None:
 
 
 async def parse(request: web.Request, config: Config) -> InboundMessage:
-    raw = await request.read()
+    raw = await read_limited(request, MAX_BODY)
     signature.verify(config.channels.sms_secret, request.headers.get("X-Intake-Signature"), raw)
     require_type(request, "application/json")
     body = parse_json_object(raw)

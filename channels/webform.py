@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from channels.http import parse_json_object, require_type
+from channels.http import check_declared_size, parse_json_object, require_type, too_large
 from channels.message import Attachment, InboundMessage
 from channels.phones import normalize
 from gateway.config import Config, Form
@@ -20,6 +20,8 @@ HONEYPOT = "website"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TEXT_FIELDS = ("message", "text")
+# gateway.app.MAX_BODY caps read()/post(); aiohttp does not cap a multipart stream as a whole.
+MAX_MULTIPART = 25 * 1024 * 1024
 
 
 def find_form(config: Config, form_id: str) -> Form:
@@ -32,6 +34,8 @@ def find_form(config: Config, form_id: str) -> Form:
 async def _read_multipart(request: web.Request) -> tuple[dict[str, str], list[Attachment]]:
     fields: dict[str, str] = {}
     files: list[Attachment] = []
+    check_declared_size(request, MAX_MULTIPART)
+    total = 0
     reader = await request.multipart()
     async for part in reader:
         if not isinstance(part, BodyPartReader) or not part.name:
@@ -40,8 +44,12 @@ async def _read_multipart(request: web.Request) -> tuple[dict[str, str], list[At
             data = bytes(await part.read())
             kind = part.headers.get("Content-Type", "application/octet-stream")
             files.append(Attachment(part.filename, kind, data))
+            total += len(data)
         else:
             fields[part.name] = await part.text()
+            total += len(fields[part.name])
+        if total > MAX_MULTIPART:
+            raise too_large(MAX_MULTIPART)
     return fields, files
 
 
