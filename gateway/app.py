@@ -17,7 +17,7 @@ from gateway.app_keys import RUNTIME
 from gateway.background import add_singleton, singletons_ctx
 from gateway.cancel import stop_tasks
 from gateway.config import Config
-from gateway.errors import IntakeError, StorageUnavailable
+from gateway.errors import IntakeError, PayloadTooLarge, StorageUnavailable, UnsupportedMedia
 from gateway.runtime import Runtime
 from gateway.timers import follow_reloads, sweep_timers
 from routing import sync
@@ -26,6 +26,9 @@ from routing.keys import Keys
 log = logging.getLogger(__name__)
 
 MAX_BODY = 25 * 1024 * 1024  # web forms with attachments; hooks check their own smaller limits
+
+# aiohttp's own refusals, named as our IntakeError family names them.
+CODES = {413: PayloadTooLarge.default_code, 415: UnsupportedMedia.default_code}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,7 +52,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        code = error.reason.lower().replace(" ", "_")
+        code = CODES.get(error.status) or error.reason.lower().replace(" ", "_")
         body = {"error": {"code": code, "message": error.reason + "."}}
         return web.json_response(body, status=error.status, headers=_allowed(error))
 

@@ -124,7 +124,7 @@ FORM_CASES = [
         lambda: {"json": {"name": "Nobody", "message": "hi"}}, field="phone"),
     Bad("form-bad-email", "POST", "/forms/contact", 422, "invalid_field",
         lambda: {"data": {"email": "not-an-address", "message": "hi"}}, field="email"),
-    Bad("form-oversize-json", "POST", "/forms/contact", 413, "request_entity_too_large",
+    Bad("form-oversize-json", "POST", "/forms/contact", 413, "payload_too_large",
         lambda: {"data": b"{" + b" " * APP_MAX_BODY + b"}",
                  "headers": {"Content-Type": "application/json"}}),
     Bad("form-oversize-multipart", "POST", "/forms/contact", 413, "payload_too_large",
