@@ -76,12 +76,8 @@ async def explain(request: web.Request) -> web.Response:
     decision = decide(runtime.config, msg)
     contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
     found = await runtime.scripts.explain(now_ms(), decision.service, msg.channel, contact, 0)
-    members = set(runtime.config.services[decision.service].operators)
-    candidates = [
-        _candidate(runtime, row, msg.channel)
-        for row in found["candidates"]
-        if row["operator"] in members or row["reason"] != "not_member"
-    ]
+    # Every operator, members or not: "why not boris?" is answered by `not_member` too.
+    candidates = [_candidate(runtime, row, msg.channel) for row in found["candidates"]]
     return web.json_response(
         {
             "service": decision.service,

@@ -370,8 +370,12 @@ local function give_back(reason)
 end
 """
 
-# ARGV[5] = offer id ('' when the client sent none)
+# ARGV[5] = offer id ('' when the client sent none). An offer id that is no longer the case's
+# open offer (expired, declined, revoked, re-offered to someone else) is late: offer_expired.
 ACCEPT_BODY = r"""
+if ARGV[5] ~= '' and ARGV[5] ~= c[6] and not (st == 'in_progress' and mine()) then
+  return fail('offer_expired')
+end
 if st ~= 'assigned' then return fail('not_assigned') end
 if not mine() then return fail('not_yours') end
 if c[6] then
@@ -396,10 +400,14 @@ give_back('declined')
 return cjson.encode({status = redis.call('HGET', ck(cid), 'st')})
 """
 
-# The sweeper: ARGV[4] is ''. Only an offer that is still open and due expires.
+# The sweeper: ARGV[4] is ''. Only an offer that is still open and due expires; one not yet
+# due (re-offered since the sweeper read the schedule) keeps its place in `offers`.
 EXPIRE_BODY = r"""
-redis.call('ZREM', P .. 'offers', cid)
-if st ~= 'assigned' or not c[6] or NOW < num(c[7]) then return cjson.encode({expired = false}) end
+if st ~= 'assigned' or not c[6] then
+  redis.call('ZREM', P .. 'offers', cid)
+  return cjson.encode({expired = false})
+end
+if NOW < num(c[7]) then return cjson.encode({expired = false}) end
 give_back('expired')
 return cjson.encode({expired = true})
 """
@@ -442,24 +450,22 @@ return cjson.encode({status = 'waiting'})
 RESUME_BODY = r"""
 if st ~= 'waiting' then return fail('not_waiting') end
 if not mine() then return fail('not_yours') end
+local s = op_state(assignee)
+s.pr = 'available'  -- resuming one's own case needs room, not availability
+local room = has_room(assignee, ch, s)
+if not room and ARGV[5] ~= '1' then return fail('at_capacity') end  -- still waiting, untouched
 local shift = NOW - num(c[8])
 local sd = redis.call('HGET', ck(cid), 'sd')
 if sd then redis.call('HSET', ck(cid), 'sd', num(sd) + shift) end
 redis.call('HDEL', ck(cid), 'ps', 'pn', 'pu')
 redis.call('ZREM', P .. 'resumes', cid)
-local s = op_state(assignee)
-s.pr = 'available'  -- resuming one's own case needs room, not availability
-if has_room(assignee, ch, s) then
+if room then
   set_status(cid, 'in_progress')
   redis.call('HINCRBY', ok(assignee), 'lt', 1)
   redis.call('HINCRBY', ok(assignee), 'l:' .. ch, 1)
   refresh_pools(assignee)
   timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
   return cjson.encode({status = 'in_progress'})
-end
-if ARGV[5] ~= '1' then
-  redis.call('HSET', ck(cid), 'ps', NOW - shift)  -- still waiting: keep the clock stopped
-  return fail('at_capacity')
 end
 redis.call('SREM', ok(assignee) .. ':cases', cid)
 route(cid)
