@@ -55,7 +55,7 @@ class Store:
         case = found[0]
         if timeline:
             raw = await self.redis.lrange(self.keys.timeline(case_id), 0, -1)
-            case["timeline"] = [entry_json(case_id, text(r)) for r in raw]
+            case["timeline"] = [entry_json(case_id, text(r), case["channel"]) for r in raw]
         return case
 
     async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], bytes]:

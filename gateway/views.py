@@ -85,10 +85,12 @@ def case_json(case_id: int, f: dict[str, str], contact: dict[str, Any]) -> dict[
     }
 
 
-def entry_json(case_id: int, raw: str) -> dict[str, Any]:
+def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
     stored: dict[str, Any] = json.loads(raw)
     entry: dict[str, Any] = {"at": rfc3339(stored.pop("at", None))}
     kind = stored.get("k")
+    if kind == "message" and "c" not in stored:
+        stored["c"] = case_channel  # left out when it is the case's own channel
     for key, value in stored.items():
         if key == "s":
             entry["subject" if kind == "message" else "status"] = value

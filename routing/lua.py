@@ -4,7 +4,7 @@ All scripts take KEYS = [] or the fixed keys named in their header and ARGV[1] =
 ARGV[2] = now (ms). Case hash fields: st status, ch channel, sv service, ty type, pr priority,
 sj subject, ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved ms,
 rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause reason,
-rc related case, fl flags (comma-separated), qs queue score, of offer id, oe offer expiry ms,
+rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms,
 na attachments stored. Operator hash fields: see routing/keys.py. Config hash `cfg` fields:
 `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a refusal
 is `{"error": "<code>"}`.
@@ -119,13 +119,10 @@ local function assign(cid, op)
   refresh_pools(op)
 end
 
+-- Priority then arrival; a case that comes back (declined, expired) keeps its place.
 local function enqueue(cid)
-  local f = redis.call('HMGET', ck(cid), 'sv', 'ch', 'qs', 'pr', 'ca')
-  local score = tonumber(f[3])
-  if not score then
-    score = num(f[4]) * 1e13 + num(f[5])
-    redis.call('HSET', ck(cid), 'qs', score)
-  end
+  local f = redis.call('HMGET', ck(cid), 'sv', 'ch', 'pr', 'ca')
+  local score = num(f[3]) * 1e13 + num(f[4])
   redis.call('HDEL', ck(cid), 'as', 'of', 'oe')
   redis.call('ZADD', P .. 'q:' .. f[1] .. ':' .. f[2], score, cid)
   set_status(cid, 'queued')
@@ -192,11 +189,22 @@ end
 # ARGV[3] = message JSON (see gateway/intake.py), ARGV[4..] = attachment bytes.
 INTAKE_BODY = r"""
 local m = cjson.decode(ARGV[3])
+
+local function answer(cid, contact)
+  return cjson.encode({case_id = tonumber(cid), contact_id = contact,
+    assignee = redis.call('HGET', ck(cid), 'as') or cjson.null,
+    status = redis.call('HGET', ck(cid), 'st')})
+end
+
+-- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
 local dkey = false
 if m.did ~= '' then
   dkey = P .. 'dd:' .. m.scope .. ':' .. m.did
   local seen = redis.call('GET', dkey)
-  if seen then return seen end
+  if seen then
+    local sep = string.find(seen, ' ', 1, true)
+    return answer(string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1))
+  end
 end
 
 local function add_identity(contact, field, index, value)
@@ -269,6 +277,7 @@ end
 
 local function store_entry(cid)
   local entry = cjson.decode(m.entry)
+  if entry.c == redis.call('HGET', ck(cid), 'ch') then entry.c = nil end  -- the case's own
   if #m.atts > 0 then
     for i, a in ipairs(m.atts) do
       a.id = redis.call('HINCRBY', ck(cid), 'na', 1)
@@ -303,11 +312,8 @@ elseif mode == 'continue' then
 else
   route(cid)
 end
-local answer = cjson.encode({case_id = tonumber(cid), contact_id = contact,
-  assignee = redis.call('HGET', ck(cid), 'as') or cjson.null,
-  status = redis.call('HGET', ck(cid), 'st')})
-if dkey then redis.call('SET', dkey, answer, 'EX', m.ttl) end
-return answer
+if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
+return answer(cid, contact)
 """
 
 INTAKE = PRELUDE + LIB + INTAKE_BODY
@@ -495,7 +501,7 @@ else
   leave()
   redis.call('DEL', P .. 'ex:' .. cid)
   redis.call('HSET', ck(cid), 'sv', target)
-  redis.call('HDEL', ck(cid), 'qs', 'as', 'of', 'oe')
+  redis.call('HDEL', ck(cid), 'as', 'of', 'oe')
   timeline(cid, {k = 'assignment', service = target})
   route(cid)
 end

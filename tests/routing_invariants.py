@@ -162,9 +162,7 @@ def _case_problems(snap: Snapshot, cid: int, case: dict[str, str], exclusions: b
     if st == "queued":
         if assignee or holders or queues != [(case["sv"], case["ch"])]:
             found.append(f"case {cid}: queued with {assignee=} {holders=} {queues=}")
-        elif snap.queues[case["sv"], case["ch"]][cid] != float(case["qs"]):
-            found.append(f"case {cid}: queue score differs from its qs")
-        elif float(case["qs"]) != int(case["pr"]) * 1e13 + int(case["ca"]):
+        elif snap.queues[case["sv"], case["ch"]][cid] != int(case["pr"]) * 1e13 + int(case["ca"]):
             found.append(f"case {cid}: queue position is not priority then arrival")
     elif st in OPEN and (holders != [assignee] or queues):
         found.append(f"case {cid}: {st} for {assignee} but held by {holders}, queued in {queues}")
