@@ -36,9 +36,16 @@ class Runtime:
     @classmethod
     def create(cls, config: Config, client: aioredis.Redis, keys: Keys) -> Runtime:
         scripts = Scripts(client, keys)
-        runtime = cls(config, client, keys, scripts, Intake(scripts), Store(client, keys))
+        store = Store(client, keys, lambda service: service)
+        runtime = cls(config, client, keys, scripts, Intake(scripts), store)
+        store.service_name = runtime.service_name
         runtime.use(config)
         return runtime
+
+    def service_name(self, service_id: str) -> str:
+        """Shown in default subjects; a service gone from the config shows its id."""
+        service = self.config.services.get(service_id)
+        return service.name if service else service_id
 
     def use(self, config: Config) -> None:
         self.config = config

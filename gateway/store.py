@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +24,10 @@ class CaseFilter:
 
 
 class Store:
-    def __init__(self, client: aioredis.Redis, keys: Keys):
+    def __init__(self, client: aioredis.Redis, keys: Keys, service_name: Callable[[str], str]):
         self.redis = client
         self.keys = keys
+        self.service_name = service_name
 
     async def contact(self, contact_id: str) -> dict[str, Any]:
         fields = await self.redis.hgetall(self.keys.contact(contact_id))
@@ -46,7 +48,10 @@ class Store:
                 cid: contact_json(cid, decoded(f))
                 for cid, f in zip(contact_ids, await pipe.execute(), strict=True)
             }
-        return [case_json(i, h, contacts.get(h.get("ct", ""), {})) for i, h in found]
+        return [
+            case_json(i, h, contacts.get(h.get("ct", ""), {}), self.service_name(h.get("sv", "")))
+            for i, h in found
+        ]
 
     async def case(self, case_id: int, *, timeline: bool = True) -> dict[str, Any]:
         found = await self.cases([case_id])

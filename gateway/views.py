@@ -57,7 +57,17 @@ def _int(value: str | None) -> int | None:
     return int(value) if value else None
 
 
-def case_json(case_id: int, f: dict[str, str], contact: dict[str, Any]) -> dict[str, Any]:
+def default_subject(contact: dict[str, Any], service_name: str) -> str:
+    """`<contact name or number> (<service name>)`, from the contact as it is now."""
+    who = contact.get("name") or next(
+        iter(contact.get("phones") or contact.get("emails") or []), ""
+    )
+    return f"{who} ({service_name})"
+
+
+def case_json(
+    case_id: int, f: dict[str, str], contact: dict[str, Any], service_name: str
+) -> dict[str, Any]:
     offer = None
     if f.get("of"):
         offer = {"offer_id": f["of"], "operator": f.get("as"), "expires_at": rfc3339(f.get("oe"))}
@@ -68,7 +78,7 @@ def case_json(case_id: int, f: dict[str, str], contact: dict[str, Any]) -> dict[
         "service": f.get("sv"),
         "type": f.get("ty"),
         "priority": _int(f.get("pr")),
-        "subject": f.get("sj", ""),
+        "subject": f.get("sj") or default_subject(contact, service_name),
         "contact": contact,
         "assignee": f.get("as") or None,
         "offer": offer,

@@ -2,7 +2,8 @@
 
 All scripts take KEYS = [] or the fixed keys named in their header and ARGV[1] = key prefix,
 ARGV[2] = now (ms). Case hash fields: st status, ch channel, sv service, ty type, pr priority,
-sj subject, ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved ms,
+sj subject (only when given), ct contact, as assignee, la last assignee, ca/aa/ra
+created/accepted/resolved ms,
 rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause reason,
 rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms,
 na attachments stored. Operator hash fields: see routing/keys.py. Config hash `cfg` fields:
@@ -261,13 +262,10 @@ end
 
 local function create_case(contact, related, flag)
   local cid = redis.call('INCR', P .. 'seq:case')
-  local subject = m.subject
-  if subject == '' then
-    local name = redis.call('HGET', P .. 'ct:' .. contact, 'n')
-    subject = (name or m.sender) .. ' (' .. m.svcname .. ')'
-  end
-  redis.call('HSET', ck(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr, 'sj', subject,
-    'ct', contact, 'ca', NOW)
+  redis.call('HSET', ck(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr, 'ct', contact,
+    'ca', NOW)
+  -- No subject given: the API shows the default one, so no bytes are spent on it here.
+  if m.subject ~= '' then redis.call('HSET', ck(cid), 'sj', m.subject) end
   if m.rd >= 0 then redis.call('HSET', ck(cid), 'rd', NOW + m.rd, 'sd', NOW + m.sd) end
   if related then redis.call('HSET', ck(cid), 'rc', related) end
   if flag then redis.call('HSET', ck(cid), 'fl', flag) end

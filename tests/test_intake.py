@@ -468,7 +468,7 @@ async def test_manual_case_by_an_operator(gateway: TestClient) -> None:
     assert plain.status == 201
     made = await plain.json()
     assert (made["service"], made["type"], made["priority"]) == ("support", "request", 2)
-    assert made["subject"] == "New@Example.org (Customer support)"
+    assert made["subject"] == "new@example.org (Customer support)"
     assert made["contact"]["emails"] == ["new@example.org"]
 
 
