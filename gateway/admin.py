@@ -71,25 +71,45 @@ def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
 
 
 async def explain(request: web.Request) -> web.Response:
+    """Why a message would go where it goes, or (with `case_id`) why a stored case is where it
+    is; computed by the routing script itself, changing nothing."""
     runtime = admin_runtime(request)
-    msg = _explain_message(runtime, await json_body(request))
+    body = await json_body(request)
+    if body.get("case_id") is not None:
+        return web.json_response(await _explain_case(runtime, body["case_id"]))
+    msg = _explain_message(runtime, body)
     decision = decide(runtime.config, msg)
     contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
     found = await runtime.scripts.explain(now_ms(), decision.service, msg.channel, contact, 0)
+    rule = None if decision.rule is None else f"rules[{decision.rule}]"
+    head = {"service": decision.service, "type": decision.type, "priority": decision.priority}
+    return web.json_response({**head, "rule": rule, **_outcome(runtime, found, msg.channel)})
+
+
+async def _explain_case(runtime: Runtime, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise InvalidField("'case_id' must be a positive integer.", field="case_id")
+    case = await runtime.store.case(raw, timeline=False)
+    contact = case["contact"].get("id") or ""
+    found = await runtime.scripts.explain(now_ms(), case["service"], case["channel"], contact, raw)
+    head = {"case_id": raw, "status": case["status"], "assignee": case["assignee"]}
+    head |= {"service": case["service"], "type": case["type"], "priority": case["priority"]}
+    return {**head, "rule": None, **_outcome(runtime, found, case["channel"])}
+
+
+def _outcome(runtime: Runtime, found: dict[str, Any], channel: str) -> dict[str, Any]:
     # Every operator, members or not: "why not boris?" is answered by `not_member` too.
-    candidates = [_candidate(runtime, row, msg.channel) for row in found["candidates"]]
-    return web.json_response(
-        {
-            "service": decision.service,
-            "type": decision.type,
-            "priority": decision.priority,
-            "rule": None if decision.rule is None else f"rules[{decision.rule}]",
-            "candidates": sorted(candidates, key=lambda c: c["operator"]),
-            "decision": {"operator": found["decision"], "sticky_owner": found["owner"]}
-            if found["decision"]
-            else {"operator": None, "queued": True},
-        }
+    candidates = [
+        _candidate(runtime, row, channel)
+        for row in found["candidates"]
+        if row["operator"] in runtime.config.operators  # a reload may be under way
+    ]
+    decision = (
+        {"operator": found["decision"], "sticky_owner": found["owner"]}
+        if found["decision"]
+        else {"operator": None, "queued": True}
     )
+    return {"candidates": sorted(candidates, key=lambda c: c["operator"]), "decision": decision}
 
 
 def _candidate(runtime: Runtime, row: dict[str, Any], channel: str) -> dict[str, Any]:

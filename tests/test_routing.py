@@ -471,13 +471,21 @@ type = "complaint"
     # The decision is what routing then does.
     routed = await sms(client, "+79160000002", to=BILLING)
     assert (await case(client, routed))["assignee"] == "b"
-    # `excluded` is per case: explain for the case b just declined.
+    # `excluded` is per case: explain the case b just declined.
     await act(client, routed, "decline", as_op("b"))
-    scripts = Scripts(aioredis.Redis.from_url(redis_url), keys)
-    found = await scripts.explain(int(time.time() * 1000), "billing", "sms", "", routed)
+    resp = await client.post("/api/admin/explain", json={"case_id": routed}, headers=ADMIN)
+    found = await resp.json()
+    assert (found["case_id"], found["status"], found["service"]) == (routed, "queued", "billing")
     rows = {r["operator"]: (r["eligible"], r["reason"]) for r in found["candidates"]}
-    assert rows["b"] == (False, "excluded")
-    assert found["decision"] is None
+    assert rows == {
+        "a": (False, "at_capacity"),
+        "b": (False, "excluded"),
+        "c": (False, "offline"),
+        "d": (False, "not_member"),
+    }
+    assert found["decision"] == {"operator": None, "queued": True}
+    missing = await client.post("/api/admin/explain", json={"case_id": 999}, headers=ADMIN)
+    assert missing.status == 404
 
 
 # ---- pause, resume, transfer ----
