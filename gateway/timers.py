@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.2  # seconds between looks at the due offers and resumes
 BATCH = 100
+CHECK_EVERY = 2.0  # seconds between comparisons with the version applied last
 RESUBSCRIBE_AFTER = 1.0  # seconds between attempts to follow reloads again after Redis left
 
 
@@ -53,7 +54,8 @@ async def follow_reloads(app: web.Application) -> None:
     """Every process re-reads the file when any process applied a new version.
 
     A lost Redis connection ends a subscription for good, so it is made again until Redis is
-    back; an announcement made while this process was cut off is missed (pub/sub keeps none).
+    back; pub/sub keeps nothing, so between announcements the version applied last (kept in
+    Redis) is compared with ours: an announcement missed while cut off is caught up.
     """
     while True:
         try:
@@ -69,13 +71,25 @@ async def _follow(app: web.Application) -> None:
     pubsub = runtime.redis.pubsub()
     await pubsub.subscribe(runtime.keys.reload_channel)
     try:
-        async for message in pubsub.listen():
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=CHECK_EVERY)
             raise_if_cancelled()
-            if message["type"] != "message" or text(message["data"]) == runtime.config.version:
+            if message is not None:
+                _catch_up(app, text(message["data"]))
                 continue
-            try:
-                runtime.use(load_config(runtime.config.path))
-            except ConfigError as error:
-                log.error("reload announced but the file is invalid here: %s", error.problems)
+            applied = await runtime.redis.get(runtime.keys.config_version)
+            if applied is not None:
+                _catch_up(app, text(applied))
     finally:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _catch_up(app: web.Application, version: str) -> None:
+    runtime = app[RUNTIME]
+    if version == runtime.config.version:
+        return
+    try:
+        runtime.use(load_config(runtime.config.path))
+    except ConfigError as error:
+        log.error("config %s was applied elsewhere but the file is invalid here: %s",
+                  version, error.problems)  # fmt: skip

@@ -25,6 +25,7 @@
     {p}cfg                hash     routing config for scripts: ot:<ch> offer ms, sticky:<svc>
     {p}ev:<op>            stream   the operator's live events (SSE), capped
     {p}ops                set      every operator id the running config knows
+    {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
 
@@ -75,6 +76,10 @@ class Keys:
     @property
     def operators(self) -> str:
         return f"{self.prefix}ops"
+
+    @property
+    def config_version(self) -> str:
+        return f"{self.prefix}cfgver"
 
     @property
     def reload_channel(self) -> str:

@@ -317,9 +317,11 @@ return answer(cid, contact)
 INTAKE = PRELUDE + LIB + INTAKE_BODY
 
 # ARGV[3] = config JSON: {"operators": {id: {"total": n, "caps": {ch: n}}},
-#   "services": {id: {"members": [...], "sticky": bool}}, "offer_timeouts": {ch: ms}}
+#   "services": {id: {"members": [...], "sticky": bool}}, "offer_timeouts": {ch: ms}},
+# ARGV[4] = the config's version (processes that missed the announcement compare with it)
 SYNC_BODY = r"""
 local cfg = cjson.decode(ARGV[3])
+redis.call('SET', P .. 'cfgver', ARGV[4])
 redis.call('DEL', P .. 'cfg')
 for ch, ms in pairs(cfg.offer_timeouts) do redis.call('HSET', P .. 'cfg', 'ot:' .. ch, ms) end
 local touched = {}

@@ -50,8 +50,10 @@ class Scripts:
     async def intake(self, now_ms: int, message: str, blobs: list[bytes]) -> dict[str, Any]:
         return await self._run(self._intake, now_ms, message, *blobs)
 
-    async def sync(self, now_ms: int, routing_config: dict[str, Any]) -> dict[str, Any]:
-        return await self._run(self._sync, now_ms, json.dumps(routing_config))
+    async def sync(
+        self, now_ms: int, routing_config: dict[str, Any], version: str
+    ) -> dict[str, Any]:
+        return await self._run(self._sync, now_ms, json.dumps(routing_config), version)
 
     async def accept(self, now_ms: int, case_id: int, actor: str, offer_id: str) -> dict[str, Any]:
         return await self._run(self._accept, now_ms, case_id, actor, offer_id)

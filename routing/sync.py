@@ -28,4 +28,4 @@ def routing_config(config: Config) -> dict[str, Any]:
 
 
 async def apply(scripts: Scripts, config: Config) -> None:
-    await scripts.sync(int(time.time() * 1000), routing_config(config))
+    await scripts.sync(int(time.time() * 1000), routing_config(config), config.version)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
+import redis
 from aiohttp.test_utils import TestClient
 
 from gateway.config import load_config
+from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE, GatewayFactory, signed_sms
 from tests.helpers import product_env
 
@@ -90,3 +93,24 @@ async def test_queues_report_waiting_work(gateway: TestClient) -> None:
     assert queues["services"]["support"]["queued"] == 1
     assert queues["services"]["support"]["oldest_wait_seconds"] >= 0
     assert queues["operators"]["boris"] == {"presence": "offline", "load": 0}
+
+
+async def test_a_reload_missed_while_cut_off_is_caught_up(
+    make_gateway: GatewayFactory, tmp_path: Path, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    path = sample_copy(tmp_path)
+    gateway = await make_gateway(load_config(str(path), env={}))
+    path.write_text(path.read_text().replace('name = "Customer support"', 'name = "Care"'))
+    new = load_config(str(path), env={}).version
+    # Another process applied it, but its announcement never arrived (pub/sub keeps nothing).
+    sync_redis.set(keys.config_version, new)
+
+    async def version() -> str:
+        body = await (await gateway.get("/api/admin/config", headers=ADMIN)).json()
+        return str(body["version"])
+
+    for _ in range(50):
+        if await version() == new:
+            break
+        await asyncio.sleep(0.1)
+    assert await version() == new
