@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from channels import fastjson
 from gateway.errors import BadRequest, InvalidField, PayloadTooLarge, UnsupportedMedia
 
 
@@ -20,7 +20,7 @@ def require_type(request: web.Request, *allowed: str) -> str:
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = fastjson.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise BadRequest(f"The body is not valid JSON: {error}.", code="malformed_json") from None
     if not isinstance(body, dict):

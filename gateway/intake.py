@@ -6,12 +6,12 @@ decision all happen inside the INTAKE script, so a retry never stores anything t
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from channels import fastjson
 from channels.message import InboundMessage
 from gateway.config import Config
 from routing.keys import DEDUPE_TTL
@@ -30,7 +30,9 @@ class IntakeResult:
 
 
 def _entry(msg: InboundMessage) -> dict[str, Any]:
-    entry: dict[str, Any] = {"k": "message", "d": "in", "c": msg.channel, "f": msg.sender}
+    entry: dict[str, Any] = {"k": "message", "d": "in", "f": msg.sender}
+    if msg.threading not in ("sms", "new"):
+        entry["c"] = msg.channel  # may continue a case of another channel; else it is implied
     optional = {"t": msg.to, "x": msg.text, "h": msg.html, "s": msg.subject, "fm": msg.form}
     entry.update({key: value for key, value in optional.items() if value})
     if msg.fields:
@@ -52,8 +54,9 @@ class Intake:
         payload = self._payload(config, msg, decision)
         now_ms = int(time.time() * 1000)
         blobs = [attachment.data for attachment in msg.attachments]
-        result = await self._scripts.intake(now_ms, payload, blobs)
-        log.info(
+        entry = fastjson.dumps(_entry(msg))
+        result = await self._scripts.intake(now_ms, payload, entry, blobs)
+        log.debug(
             "stored %s message %s:%s from %s as case %s (%s, %s)",
             msg.channel,
             msg.dedupe_scope,
@@ -70,7 +73,7 @@ class Intake:
     @staticmethod
     def _payload(config: Config, msg: InboundMessage, decision: Decision) -> str:
         sla = config.sla.get(decision.priority)
-        return json.dumps(
+        return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",
                 "scope": msg.dedupe_scope,
@@ -88,9 +91,6 @@ class Intake:
                 "rd": int(sla.reaction * 1000) if sla else -1,
                 "sd": int(sla.resolution * 1000) if sla else -1,
                 "reopen": int(config.reopen_within * 1000),
-                "entry": json.dumps(_entry(msg), ensure_ascii=False, separators=(",", ":")),
                 "atts": [{"n": a.name, "ty": a.type, "sz": len(a.data)} for a in msg.attachments],
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
+            }
         )

@@ -187,7 +187,8 @@ end
 """
 
 
-# ARGV[3] = message JSON (see gateway/intake.py), ARGV[4..] = attachment bytes.
+# ARGV[3] = message JSON (see gateway/intake.py), ARGV[4] = its timeline entry as JSON without
+# "at", ARGV[5..] = attachment bytes.
 INTAKE_BODY = r"""
 local m = cjson.decode(ARGV[3])
 
@@ -273,16 +274,18 @@ local function create_case(contact, related, flag)
   return cid
 end
 
+-- Without attachments the entry is stored as given, "at" spliced in: no decode/encode here.
 local function store_entry(cid)
-  local entry = cjson.decode(m.entry)
-  if entry.c == redis.call('HGET', ck(cid), 'ch') then entry.c = nil end  -- the case's own
-  if #m.atts > 0 then
-    for i, a in ipairs(m.atts) do
-      a.id = redis.call('HINCRBY', ck(cid), 'na', 1)
-      redis.call('SET', P .. 'att:' .. cid .. ':' .. a.id, ARGV[3 + i])
-    end
-    entry.a = m.atts
+  if #m.atts == 0 then
+    redis.call('RPUSH', P .. 'tl:' .. cid, '{"at":' .. ARGV[2] .. ',' .. string.sub(ARGV[4], 2))
+    return
   end
+  local entry = cjson.decode(ARGV[4])
+  for i, a in ipairs(m.atts) do
+    a.id = redis.call('HINCRBY', ck(cid), 'na', 1)
+    redis.call('SET', P .. 'att:' .. cid .. ':' .. a.id, ARGV[4 + i])
+  end
+  entry.a = m.atts
   timeline(cid, entry)
 end
 

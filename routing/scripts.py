@@ -11,6 +11,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
+from channels import fastjson
 from routing import lua
 from routing.keys import Keys
 
@@ -42,13 +43,15 @@ class Scripts:
 
     async def _run(self, script: AsyncScript, now_ms: int, *args: Any) -> dict[str, Any]:
         raw = await script(keys=[], args=[self.keys.prefix, now_ms, *args])
-        result: dict[str, Any] = json.loads(raw)
+        result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
             raise RoutingRefused(result["error"])
         return result
 
-    async def intake(self, now_ms: int, message: str, blobs: list[bytes]) -> dict[str, Any]:
-        return await self._run(self._intake, now_ms, message, *blobs)
+    async def intake(
+        self, now_ms: int, message: str, entry: str, blobs: list[bytes]
+    ) -> dict[str, Any]:
+        return await self._run(self._intake, now_ms, message, entry, *blobs)
 
     async def sync(
         self, now_ms: int, routing_config: dict[str, Any], version: str

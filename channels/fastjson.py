@@ -1,0 +1,29 @@
+"""JSON on the hot path: orjson when installed (the `fast` extra), else the standard library.
+
+orjson saved about 30 µs of 220 per signed SMS in bench/intake.py; the output is the same
+compact UTF-8 JSON either way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+try:
+    import orjson
+except ImportError:
+    orjson = None  # type: ignore[assignment]
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; malformed input raises ValueError (or UnicodeDecodeError) either way."""
+    if orjson is not None:
+        return orjson.loads(data)
+    return json.loads(data)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, non-ASCII kept as is."""
+    if orjson is not None:
+        return orjson.dumps(value).decode()
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
