@@ -243,8 +243,9 @@ def p99_at(bench: Bench, name: str, rate: float) -> tuple[float, bool]:
     return median(values), median(rates) >= KEPT_UP * rate
 
 
-def open_loop(bench: Bench) -> tuple[float, float, float, bool]:
-    """p99 of the floor and of signed SMS at half the floor's saturating rate, open loop."""
+def open_loop(bench: Bench) -> tuple[float, float, float, float, bool]:
+    """p99 of the floor and of signed SMS (1 and 2 acceptors) at half the floor's saturating
+    rate, open loop."""
     rate = 0.5 * max(med(bench, "floor", c, "rate") for c in CONNECTIONS)
     print(
         f"\nOpen loop (latency from each request's due time), at most {OPEN_LOOP_CONNECTIONS} in "
@@ -254,19 +255,22 @@ def open_loop(bench: Bench) -> tuple[float, float, float, bool]:
         p99_at(bench, "floor", rate),
         p99_at(bench, "sms", rate),
     )
+    two_p99, two_ok = p99_at(bench, "sms-2proc", rate)
     own = 0.5 * max(med(bench, "sms", c, "rate") for c in CONNECTIONS)
     print(f"  for comparison, signed SMS at half its own saturating rate ({own:.0f}/s):")
     own_p99, _ = p99_at(bench, "sms", own)
     print(
         f"  p99 medians: floor {floor_p99:.2f} ms; sms {sms_p99:.2f} ms at {rate:.0f}/s"
-        f"{'' if sms_ok else ' (did not keep up: a queue built)'}, {own_p99:.2f} ms at {own:.0f}/s"
+        f"{'' if sms_ok else ' (did not keep up: a queue built)'}, {own_p99:.2f} ms at {own:.0f}/s;"
+        f" sms-2proc {two_p99:.2f} ms at {rate:.0f}/s"
+        f"{'' if two_ok else ' (did not keep up: a queue built)'}"
     )
     if not floor_ok:
         print(
             "  THE FLOOR DID NOT KEEP UP with half its own closed-loop rate (a busy machine, "
             "or the open-loop generator needs more CPU than the closed one): no meaningful ratio"
         )
-    return rate, floor_p99, sms_p99, floor_ok
+    return rate, floor_p99, sms_p99, two_p99, floor_ok
 
 
 def scaling(bench: Bench) -> None:
@@ -391,9 +395,9 @@ def verdict(met: bool) -> str:
 
 
 def verdicts(
-    sms: list[tuple[int, float]], loop: tuple[float, float, float, bool], per_case: float
+    sms: list[tuple[int, float]], loop: tuple[float, float, float, float, bool], per_case: float
 ) -> None:
-    rate, floor_p99, sms_p99, floor_ok = loop
+    rate, floor_p99, sms_p99, two_p99, floor_ok = loop
     worst = min(ratio for _, ratio in sms)
     shown = ", ".join(f"{ratio:.2f} at {c} conns" for c, ratio in sms)
     p99_ratio = sms_p99 / floor_p99
@@ -406,6 +410,12 @@ def verdicts(
     print(
         f"  p99 at half the floor's saturating rate ({rate:.0f}/s) <= {P99_TARGET} x floor's: "
         f"{sms_p99:.2f} / {floor_p99:.2f} ms = {p99_ratio:.2f}x  {p99_verdict}"
+    )
+    two_ratio = two_p99 / floor_p99
+    two_verdict = verdict(two_ratio <= P99_TARGET) if floor_ok else "INVALID: the floor fell behind"
+    print(
+        f'    the same with --processes 2 (what processes = "auto" runs here): '
+        f"{two_p99:.2f} / {floor_p99:.2f} ms = {two_ratio:.2f}x  {two_verdict}"
     )
     print(
         f"  Redis bytes per short SMS case <= {BYTES_PER_CASE_TARGET}: {per_case:,.0f} B  "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels import sms, webform
+from channels import fastjson, sms, webform
 from gateway.app_keys import RUNTIME
 
 
@@ -12,7 +12,8 @@ async def sms_hook(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     message = await sms.parse(request, runtime.config)
     result = await runtime.intake.submit(runtime.config, message)
-    return web.json_response({"case_id": result.case_id, "contact_id": result.contact_id})
+    answer = {"case_id": result.case_id, "contact_id": result.contact_id}
+    return web.json_response(answer, dumps=fastjson.dumps)
 
 
 def _wants_json(request: web.Request) -> bool:
