@@ -1,4 +1,4 @@
-"""A first end-to-end pass: SMS in, operator available, accept, resolve."""
+"""A first end-to-end pass (SMS in, operator available, accept, resolve) and /metrics."""
 
 from __future__ import annotations
 
