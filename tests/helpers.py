@@ -22,6 +22,23 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CONFIG = ROOT / "config.toml"
+# The sample's case types and SLAs, for tests that write their own routing configs.
+TYPES_AND_SLAS = """\
+[types]
+complaint = 1
+request = 2
+consultation = 3
+default = "request"
+[sla.1]
+reaction = "15m"
+resolution = "4h"
+[sla.2]
+reaction = "1h"
+resolution = "1d"
+[sla.3]
+reaction = "4h"
+resolution = "3d"
+"""
 EMBEDDED = re.compile(r"embedded valkey at (unix://(\S+))")  # serve's startup log line
 
 

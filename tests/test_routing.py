@@ -20,33 +20,24 @@ from gateway.config import Config
 from routing.keys import Keys
 from routing.scripts import Scripts
 from tests.conftest import ADMIN, GatewayFactory, signed_sms
+from tests.helpers import TYPES_AND_SLAS
 from tests.routing_invariants import assert_invariants, snapshot
 
 WriteConfig = Callable[[str], Config]
 
-HEAD = """
+HEAD = (
+    """
 [gateway]
 admin_token = "change-me-admin"
 default_region = "RU"
 [cases]
 reopen_within = "{reopen}"
-[types]
-complaint = 1
-request = 2
-consultation = 3
-default = "request"
-[sla.1]
-reaction = "15m"
-resolution = "4h"
-[sla.2]
-reaction = "1h"
-resolution = "1d"
-[sla.3]
-reaction = "4h"
-resolution = "3d"
-[channels.sms]
+"""
+    + TYPES_AND_SLAS
+    + """[channels.sms]
 secret = "sample-sms-secret"
 """
+)
 # SMS to these numbers get these priorities (rules); anything else is a "request" (2).
 URGENT, LOW, BILLING = "+74950000011", "+74950000013", "+74950000099"
 RULES = f"""

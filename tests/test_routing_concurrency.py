@@ -16,30 +16,20 @@ from gateway.config import Config
 from routing import sync
 from routing.keys import Keys
 from routing.scripts import Scripts
+from tests.helpers import TYPES_AND_SLAS
 from tests.routing_invariants import WorkerStats, assert_invariants, capacity_breaches, run_worker
 
 PROCESSES = 4
 ARRIVALS = 400  # per process
 
-CONFIG = """
+CONFIG = (
+    """
 [gateway]
 admin_token = "change-me-admin"
 default_region = "RU"
-[types]
-complaint = 1
-request = 2
-consultation = 3
-default = "request"
-[sla.1]
-reaction = "15m"
-resolution = "4h"
-[sla.2]
-reaction = "1h"
-resolution = "1d"
-[sla.3]
-reaction = "4h"
-resolution = "3d"
-{operators}
+"""
+    + TYPES_AND_SLAS
+    + """{operators}
 [[services]]
 id = "support"
 operators = ["o1", "o2", "o3", "o4"]
@@ -51,6 +41,7 @@ operators = ["o3", "o4", "o5", "o6"]
 default_service = "support"
 offer_timeout = {{ phone = "1h" }}
 """
+)
 
 CAPACITIES = {
     "o1": "total = 3, phone = 1, sms = 2",

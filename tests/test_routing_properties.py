@@ -37,31 +37,21 @@ from routing import sync
 from routing.keys import Keys
 from routing.rules import Decision
 from routing.scripts import RoutingRefused, Scripts
+from tests.helpers import TYPES_AND_SLAS
 from tests.routing_invariants import TYPES, Snapshot, problems_in, snapshot
 
 T = TypeVar("T")
 
-CONFIG = """
+CONFIG = (
+    """
 [gateway]
 admin_token = "change-me-admin"
 default_region = "RU"
 [cases]
 reopen_within = "7d"
-[types]
-complaint = 1
-request = 2
-consultation = 3
-default = "request"
-[sla.1]
-reaction = "15m"
-resolution = "4h"
-[sla.2]
-reaction = "1h"
-resolution = "1d"
-[sla.3]
-reaction = "4h"
-resolution = "3d"
-[[operators]]
+"""
+    + TYPES_AND_SLAS
+    + """[[operators]]
 id = "a"
 token = "token-a"
 capacity = {{ total = {a}, phone = 1, sms = 2 }}
@@ -88,6 +78,7 @@ operators = ["c", "d"]
 default_service = "s1"
 offer_timeout = {{ phone = "1h" }}
 """
+)
 BASE = {"a": 2, "b": 1, "c": 3, "d": 1}
 RAISED = {"a": 4, "b": 3, "c": 5, "d": 3}  # a reload that raises capacities drains queues
 
