@@ -14,7 +14,7 @@ from gateway.cancel import raise_if_cancelled
 from gateway.config import CHANNELS, PRESENCES
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.runtime import Runtime
-from gateway.views import decoded, text
+from gateway.views import decoded, rfc3339, text
 from routing.scripts import RoutingRefused
 
 # Short blocking reads: under the client's socket timeout, and a swallowed cancel (see
@@ -123,6 +123,8 @@ def _sse(event_id: str, fields: dict[str, str]) -> bytes:
     kind = data.pop("type", "message")
     if "case" in data:
         data["case_id"] = int(data.pop("case"))
+    if "expires_at" in data:
+        data["expires_at"] = rfc3339(data["expires_at"])
     payload = json.dumps(data, separators=(",", ":"))
     return f"id: {event_id}\nevent: {kind}\ndata: {payload}\n\n".encode()
 

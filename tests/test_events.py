@@ -49,3 +49,17 @@ async def test_events_are_only_for_the_operator_or_admin(gateway: TestClient) ->
     resp = await gateway.get("/api/operators/anna/events", headers=ADMIN)
     assert resp.status == 200
     resp.close()
+
+
+async def test_an_offer_reaches_the_operator_with_its_id_and_deadline(gateway: TestClient) -> None:
+    await gateway.put("/api/operators/anna/presence", json={"presence": "available"}, headers=ANNA)
+    stream = await gateway.get("/api/operators/anna/events", headers=ANNA)
+    # A call registered by hand is a phone case; the sample offers phone cases for 20 s.
+    body = {"contact": {"phone": "+79161230002"}, "text": "called about a refund"}
+    made = await (await gateway.post("/api/cases", json=body, headers=ANNA)).json()
+    kind, event = await next_event(stream)
+    assert (kind, event["case_id"]) == ("offered", made["id"])
+    assert event["offer_id"] == made["offer"]["offer_id"]
+    assert event["expires_at"] == made["offer"]["expires_at"]
+    assert event["expires_at"].endswith("Z")
+    stream.close()
