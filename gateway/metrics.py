@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from aiohttp import web
 
 from gateway.admin import admin_runtime
-from gateway.config import CHANNELS
+from gateway.config import CHANNELS, Config
 from gateway.views import STATUSES, text
+from routing.keys import Keys
 
 PRESENCE_VALUE = {"available": 2, "away": 1, "offline": 0}
 
 
-async def metrics(request: web.Request) -> web.Response:
-    runtime = admin_runtime(request)
-    keys, config = runtime.keys, runtime.config
-    async with runtime.redis.pipeline(transaction=False) as pipe:
+def family(name: str, kind: str, help_text: str, samples: list[tuple[str, Any]]) -> list[str]:
+    """One metric family: HELP, TYPE, then its samples (`labels` may be empty)."""
+    head = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    return head + [f"{name}{{{labels}}} {value}" if labels else f"{name} {value}"
+                   for labels, value in samples]  # fmt: skip
+
+
+async def _read(client: Any, keys: Keys, config: Config) -> Iterator[Any]:
+    async with client.pipeline(transaction=False) as pipe:
         pipe.get(keys.case_seq)
         for status in STATUSES:
             pipe.zcard(keys.status(status))
@@ -23,39 +32,37 @@ async def metrics(request: web.Request) -> web.Response:
                 pipe.zcard(keys.queue(svc, ch))
         for op in config.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
-        rows = iter(await pipe.execute())
+        return iter(await pipe.execute())
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = admin_runtime(request)
+    config = runtime.config
+    rows = await _read(runtime.redis, runtime.keys, config)
+    created = int(text(next(rows) or 0))
+    by_status = [(f'status="{status}"', next(rows)) for status in STATUSES]
+    queued = [
+        (f'service="{svc}",channel="{ch}"', next(rows))
+        for svc in config.services
+        for ch in CHANNELS
+    ]
+    states = [(op, next(rows)) for op in config.operators]
+    loads = [(f'operator="{op}"', int(text(load or 0))) for op, (_, load) in states]
+    presences = [
+        (f'operator="{op}"', PRESENCE_VALUE.get(text(pr) if pr else "offline", 0))
+        for op, (pr, _) in states
+    ]
     lines = [
-        "# HELP intake_cases_created_total Cases opened since the data began.",
-        "# TYPE intake_cases_created_total counter",
-        f"intake_cases_created_total {int(text(next(rows) or 0))}",
-        "# HELP intake_cases Cases by status.",
-        "# TYPE intake_cases gauge",
-    ]
-    lines += [f'intake_cases{{status="{status}"}} {next(rows)}' for status in STATUSES]
-    lines += [
-        "# HELP intake_queued Queued cases by service and channel.",
-        "# TYPE intake_queued gauge",
-    ]
-    for svc in config.services:
-        lines += [
-            f'intake_queued{{service="{svc}",channel="{ch}"}} {next(rows)}' for ch in CHANNELS
-        ]
-    states = [next(rows) for _ in config.operators]
-    lines += [
-        "# HELP intake_operator_load Cases assigned or in progress per operator.",
-        "# TYPE intake_operator_load gauge",
-    ]
-    for op, (_, load) in zip(config.operators, states, strict=True):
-        lines.append(f'intake_operator_load{{operator="{op}"}} {int(text(load or 0))}')
-    lines += [
-        "# HELP intake_operator_presence 2 available, 1 away, 0 offline.",
-        "# TYPE intake_operator_presence gauge",
-    ]
-    for op, (presence, _) in zip(config.operators, states, strict=True):
-        value = PRESENCE_VALUE.get(text(presence) if presence else "offline", 0)
-        lines.append(f'intake_operator_presence{{operator="{op}"}} {value}')
-    body = "\n".join(lines) + "\n"
-    return web.Response(text=body, content_type="text/plain", charset="utf-8")
+        *family("intake_cases_created_total", "counter", "Cases opened since the data began.",
+                [("", created)]),
+        *family("intake_cases", "gauge", "Cases by status.", by_status),
+        *family("intake_queued", "gauge", "Queued cases by service and channel.", queued),
+        *family("intake_operator_load", "gauge", "Cases assigned or in progress per operator.",
+                loads),
+        *family("intake_operator_presence", "gauge", "2 available, 1 away, 0 offline.",
+                presences),
+    ]  # fmt: skip
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 
 def add_routes(app: web.Application) -> None:
