@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway import actions, admin, api, hooks, metrics, operators
@@ -46,7 +47,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except IntakeError as error:
         return error_response(error)
-    except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        # ReadOnlyError: a replica answered while Sentinel fails over; as transient as a timeout.
         log.warning("storage unavailable during %s %s: %s", request.method, request.path, error)
         return error_response(StorageUnavailable("Storage is unavailable; retry later."))
     except web.HTTPException as error:
@@ -55,6 +57,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code = CODES.get(error.status) or error.reason.lower().replace(" ", "_")
         body = {"error": {"code": code, "message": error.reason + "."}}
         return web.json_response(body, status=error.status, headers=_allowed(error))
+    except Exception:
+        # A bug or damaged data, never bad input: the trace goes to the log, not the client.
+        log.exception("internal error during %s %s", request.method, request.path)
+        return error_response(IntakeError("Something went wrong on our side; it is logged."))
 
 
 def _allowed(error: web.HTTPException) -> dict[str, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import redis
 from aiohttp.test_utils import TestClient
 
+from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms
 
 
@@ -37,3 +39,18 @@ async def test_metrics_report_cases_and_operators(gateway: TestClient) -> None:
     assert 'intake_queued{service="support",channel="sms"} 1' in body
     assert 'intake_operator_presence{operator="anna"} 0' in body
     assert (await gateway.get("/metrics")).status == 401
+
+
+async def test_damaged_data_gives_a_json_500_without_a_trace(
+    gateway: TestClient, keys: Keys, sync_redis: redis.Redis
+) -> None:
+    sync_redis.set(keys.case(7), "not a hash")  # as if someone wrote over it by hand
+    resp = await gateway.get("/api/cases/7", headers=ADMIN)
+    assert resp.status == 500
+    body = await resp.json()
+    assert body == {
+        "error": {
+            "code": "internal_error",
+            "message": "Something went wrong on our side; it is logged.",
+        }
+    }
