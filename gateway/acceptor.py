@@ -16,14 +16,11 @@ from aiohttp import web
 
 from gateway.app import build_app
 from gateway.config import Config
-from gateway.errors import ConfigError
 from gateway.options import (
     add_config_options,
     add_listen_options,
-    config_from_args,
+    child_config,
     format_host_port,
-    print_problems,
-    setup_logging,
 )
 
 log = logging.getLogger("gateway.acceptor")  # not __main__ under `python -m`
@@ -75,14 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateway.acceptor", description=__doc__)
     add_config_options(parser)
     add_listen_options(parser)
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        config = config_from_args(args)
-    except ConfigError as error:
-        return print_problems(error)
-    if not config.redis_url:
-        parser.error("needs a Redis URL (serve passes the embedded server's in INTAKE_REDIS_URL)")
+    config = child_config(parser, argv)
+    if config is None:
+        return 1
     run(run_app(config))
     return 0
 

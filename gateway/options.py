@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from gateway.config import Config, load_config
@@ -73,6 +73,23 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         workers=config.workers if workers is None else workers,
         processes=config.processes if processes is None else processes,
     )
+
+
+def child_config(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Config | None:
+    """A child process's flags and config (acceptor, worker); None after printing problems.
+
+    Children need a Redis URL: `serve` passes the embedded server's in INTAKE_REDIS_URL.
+    """
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        print_problems(error)
+        return None
+    if not config.redis_url:
+        parser.error("needs a Redis URL: --redis-url, INTAKE_REDIS_URL or [redis].url")
+    return config
 
 
 def print_problems(error: ConfigError) -> int:

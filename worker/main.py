@@ -13,8 +13,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
 
-from gateway.errors import ConfigError
-from gateway.options import add_config_options, config_from_args, print_problems, setup_logging
+from gateway.options import add_config_options, child_config
 from worker.queues import queue
 
 log = logging.getLogger(__name__)
@@ -24,14 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Work until SIGTERM/SIGINT (RQ's warm shutdown: the running job finishes first)."""
     parser = argparse.ArgumentParser(prog="python -m worker", description=__doc__)
     add_config_options(parser)
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        config = config_from_args(args)
-    except ConfigError as error:
-        return print_problems(error)
-    if not config.redis_url:
-        parser.error("needs a Redis URL: --redis-url, INTAKE_REDIS_URL or [redis].url")
+    config = child_config(parser, argv)
+    if config is None:
+        return 1
     connection = Redis.from_url(config.redis_url)
     try:
         Worker([queue(connection)], connection=connection).work(with_scheduler=True)
