@@ -234,7 +234,7 @@ end
 
 -- Decide: continue an open case, reopen a resolved one, or open a new one (maybe related).
 local function resolved_case(cid, resolved_at)
-  if NOW - num(resolved_at) <= m.reopen then return cid, 'reopen', nil end
+  if NOW - num(resolved_at) < m.reopen then return cid, 'reopen', nil end  -- "0s": never
   return nil, 'new', cid
 end
 
