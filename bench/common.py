@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 import redis
 
 from channels.signature import sign
-from gateway.embedded import EmbeddedValkey
+from gateway.process.embedded import EmbeddedValkey
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, "config.toml")

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from redis.commands.core import AsyncScript
 
-from gateway.acceptor import run, stop_event
+from gateway.process.acceptor import run, stop_event
 
 STORE = r"""
 local id = redis.call('INCR', KEYS[1])

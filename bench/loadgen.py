@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import cast
 
 from bench.common import HOST, Job, Result
-from gateway.acceptor import uvloop_factory
+from gateway.process.acceptor import uvloop_factory
 
 
 class Connection(asyncio.Protocol):

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from channels.message import InboundMessage
 from gateway.config import Config, load_config
-from gateway.embedded import EmbeddedValkey
 from gateway.intake import Intake
+from gateway.process.embedded import EmbeddedValkey
 from routing import sync
 from routing.keys import Keys
 from routing.scripts import Scripts

@@ -23,7 +23,7 @@ HONEYPOT = "website"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TEXT_FIELDS = ("message", "text")
-# gateway.app.MAX_BODY caps read()/post(); aiohttp does not cap a multipart stream as a whole.
+# gateway.http.app.MAX_BODY caps read()/post(); aiohttp does not cap a multipart stream as a whole.
 MAX_MULTIPART = 25 * 1024 * 1024
 
 

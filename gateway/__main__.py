@@ -1,5 +1,5 @@
 """`python -m gateway`: the product's command line (see `gateway/cli.py`)."""
 
-from gateway.cli import main
+from gateway.process.cli import main
 
 raise SystemExit(main())

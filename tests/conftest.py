@@ -15,9 +15,9 @@ import redis
 from aiohttp.test_utils import TestClient
 
 from channels.signature import sign
-from gateway.app import build_app
 from gateway.config import Config, load_config
-from gateway.embedded import EmbeddedValkey
+from gateway.http.app import build_app
+from gateway.process.embedded import EmbeddedValkey
 from routing.keys import Keys
 from tests.helpers import SAMPLE_CONFIG, Serve
 

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from channels import sms as sms_channel
 from channels.signature import sign
-from gateway.app import MAX_BODY as APP_MAX_BODY
+from gateway.http.app import MAX_BODY as APP_MAX_BODY
 from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms
 

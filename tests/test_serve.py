@@ -89,7 +89,7 @@ def test_port_in_use_exits_1_without_starting_anything(serve: StartServe, tmp_pa
 def test_acceptors_share_the_port_and_are_restarted(serve: StartServe) -> None:
     process = serve("--processes", "2", "--workers", "1")
     process.wait_ready()
-    acceptors = process.children("gateway.acceptor")
+    acceptors = process.children("gateway.process.acceptor")
     assert len(acceptors) == 2
     assert wait_for(lambda: pids_seen(process, 60) == set(acceptors), 20, "both acceptors")
 

@@ -13,7 +13,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
 
-from gateway.options import add_config_options, child_config
+from gateway.process.options import add_config_options, child_config
 from worker.queues import queue
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.runtime import Runtime
+from gateway.runtime.state import Runtime
 
 RUNTIME = web.AppKey("runtime", Runtime)

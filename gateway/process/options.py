@@ -14,6 +14,7 @@ from dataclasses import replace
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError
 
+SHUTDOWN_TIMEOUT = 10.0  # in-flight requests get this long after SIGTERM
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 

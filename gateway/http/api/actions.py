@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api import actor, case_id_of, json_body
-from gateway.app_keys import RUNTIME
 from gateway.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
-from gateway.runtime import Actor, Runtime
+from gateway.http.api.cases import actor, case_id_of, json_body
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.state import Actor, Runtime
 from routing.scripts import RoutingRefused
 
 # What a script's refusal means at the HTTP edge.

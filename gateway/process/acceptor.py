@@ -14,18 +14,17 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.app import build_app
 from gateway.config import Config
-from gateway.options import (
+from gateway.http.app import build_app
+from gateway.process.options import (
+    SHUTDOWN_TIMEOUT,
     add_config_options,
     add_listen_options,
     child_config,
     format_host_port,
 )
 
-log = logging.getLogger("gateway.acceptor")  # not __main__ under `python -m`
-
-SHUTDOWN_TIMEOUT = 10.0  # in-flight requests get this long after SIGTERM
+log = logging.getLogger("gateway.process.acceptor")  # not __main__ under `python -m`
 
 
 async def run_app(config: Config) -> None:
@@ -69,7 +68,7 @@ def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway.acceptor", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m gateway.process.acceptor", description=__doc__)
     add_config_options(parser)
     add_listen_options(parser)
     config = child_config(parser, argv)

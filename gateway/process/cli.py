@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from gateway.config import load_config
 from gateway.errors import ConfigError
-from gateway.options import (
+from gateway.process.options import (
     add_config_options,
     add_listen_options,
     config_from_args,
@@ -20,7 +20,7 @@ from gateway.options import (
     print_problems,
     setup_logging,
 )
-from gateway.server import serve
+from gateway.process.server import serve
 
 
 def build_parser() -> argparse.ArgumentParser:

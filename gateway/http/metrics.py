@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.admin import admin_runtime
 from gateway.config import CHANNELS, Config
+from gateway.http.admin import admin_runtime
 from gateway.views import STATUSES, text
 from routing.keys import Keys
 

@@ -13,14 +13,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway import actions, admin, api, hooks, metrics, operators
-from gateway.app_keys import RUNTIME
-from gateway.background import add_singleton, singletons_ctx
-from gateway.cancel import stop_tasks
 from gateway.config import Config
 from gateway.errors import IntakeError, PayloadTooLarge, StorageUnavailable, UnsupportedMedia
-from gateway.runtime import Runtime
-from gateway.timers import follow_reloads, sweep_timers
+from gateway.http import admin, hooks, metrics
+from gateway.http.api import actions, cases, operators
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.background import add_singleton, singletons_ctx
+from gateway.runtime.cancel import stop_tasks
+from gateway.runtime.state import Runtime
+from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
 from routing.keys import Keys
 
@@ -100,7 +101,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)
-    api.add_routes(app)
+    cases.add_routes(app)
     actions.add_routes(app)
     operators.add_routes(app)
     admin.add_routes(app)

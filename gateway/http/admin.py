@@ -8,12 +8,12 @@ from aiohttp import web
 
 from channels.message import InboundMessage
 from channels.phones import normalize
-from gateway.actions import now_ms
-from gateway.api import json_body
-from gateway.app_keys import RUNTIME
 from gateway.config import CHANNELS, load_config, redacted
 from gateway.errors import ConfigError, InvalidField
-from gateway.runtime import Runtime
+from gateway.http.api.actions import now_ms
+from gateway.http.api.cases import json_body
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.state import Runtime
 from routing import sync
 from routing.rules import decide
 

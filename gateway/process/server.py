@@ -9,12 +9,11 @@ import logging
 import os
 import socket
 
-from gateway.acceptor import SHUTDOWN_TIMEOUT
 from gateway.config import Config
-from gateway.embedded import EmbeddedValkey
 from gateway.errors import StorageUnavailable
-from gateway.options import format_host_port
-from gateway.supervisor import Child, Supervisor, python_module, stop_on_signals
+from gateway.process.embedded import EmbeddedValkey
+from gateway.process.options import SHUTDOWN_TIMEOUT, format_host_port
+from gateway.process.supervisor import Child, Supervisor, python_module, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ def children(config: Config, redis_url: str) -> list[Child]:
     env = {**os.environ, "INTAKE_REDIS_URL": redis_url}
     common = ["--config", os.path.abspath(config.path)]
     listen = ["--http", format_host_port(config.http), "--smtp", format_host_port(config.smtp)]
-    acceptor = python_module("gateway.acceptor", *common, *listen)
+    acceptor = python_module("gateway.process.acceptor", *common, *listen)
     worker = python_module("worker", *common)
     return [
         *(Child(f"acceptor-{n}", acceptor, env) for n in range(1, config.processes + 1)),

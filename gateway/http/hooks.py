@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels import fastjson, sms, webform
-from gateway.app_keys import RUNTIME
+from gateway.http.app_keys import RUNTIME
 
 
 async def sms_hook(request: web.Request) -> web.Response:

@@ -1,0 +1,2 @@
+"""The HTTP edge: the app factory, error mapping and one module per audience (providers,
+operators, admins)."""

@@ -1,0 +1,1 @@
+"""The operators' API: cases, case actions, operators and their event streams."""
