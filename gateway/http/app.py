@@ -18,6 +18,7 @@ from gateway.errors import IntakeError, PayloadTooLarge, StorageUnavailable, Uns
 from gateway.http import admin, hooks, metrics
 from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
+from gateway.http.auth import auth_middleware
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.state import Runtime
@@ -83,7 +84,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.Application:
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)

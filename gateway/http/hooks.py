@@ -6,12 +6,13 @@ from aiohttp import web
 
 from channels import fastjson, sms, webform
 from gateway.http.app_keys import RUNTIME
+from gateway.http.auth import config_of
 
 
 async def sms_hook(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    message = await sms.parse(request, runtime.config)
-    result = await runtime.intake.submit(runtime.config, message)
+    runtime, config = request.app[RUNTIME], config_of(request)
+    message = await sms.parse(request, config)
+    result = await runtime.intake.submit(config, message)
     answer = {"case_id": result.case_id, "contact_id": result.contact_id}
     return web.json_response(answer, dumps=fastjson.dumps)
 
@@ -24,12 +25,12 @@ def _wants_json(request: web.Request) -> bool:
 
 
 async def form_post(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    form = webform.find_form(runtime.config, request.match_info["form_id"])
-    message, bot = await webform.parse(request, runtime.config, form)
+    runtime, config = request.app[RUNTIME], config_of(request)
+    form = webform.find_form(config, request.match_info["form_id"])
+    message, bot = await webform.parse(request, config, form)
     case_id = None
     if not bot:
-        case_id = (await runtime.intake.submit(runtime.config, message)).case_id
+        case_id = (await runtime.intake.submit(config, message)).case_id
     if _wants_json(request):
         return web.json_response({"case_id": case_id}, status=201)
     raise web.HTTPSeeOther(form.redirect)

@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from gateway.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
-from gateway.http.api.cases import actor, case_id_of, json_body
+from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
+from gateway.http.auth import actor
 from gateway.runtime.state import Actor, Runtime
 from routing.scripts import RoutingRefused
 

@@ -11,18 +11,13 @@ from channels.http import parse_json_object, require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.errors import BadRequest, InvalidField, NotFound
-from gateway.http.app_keys import RUNTIME
-from gateway.runtime.state import Actor, Runtime
+from gateway.http.auth import actor
+from gateway.runtime.state import Runtime
 from gateway.store import CaseFilter
 from gateway.views import STATUSES
 from routing.rules import Decision, decide
 
 MAX_PAGE = 200
-
-
-def actor(request: web.Request) -> tuple[Runtime, Actor]:
-    runtime = request.app[RUNTIME]
-    return runtime, runtime.authenticate(request.headers.get("Authorization"))
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from aiohttp import web
 from gateway.config import CHANNELS, PRESENCES
 from gateway.errors import Forbidden, InvalidField, NotFound
 from gateway.http.api.actions import now_ms, refused
-from gateway.http.api.cases import actor, json_body
+from gateway.http.api.cases import json_body
+from gateway.http.auth import actor
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.runtime.state import Runtime
 from gateway.views import decoded, rfc3339, text
