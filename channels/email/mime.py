@@ -9,6 +9,7 @@ is kept whole too, flagged.
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -33,7 +34,11 @@ from channels.email.threading import message_ids
 MAX_DEPTH = 16
 MAX_PARTS = 500
 _RAW_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^<>\s]{1,500})>", re.IGNORECASE | re.MULTILINE)
+MAX_CONTAINERS_PER_LEVEL = 8
 _BODY_TYPES = ("text/plain", "text/html")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\s;]{1,200})', re.IGNORECASE)
+_MULTIPART = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,28 @@ class ParsedMail:
 def parse_mail(raw: bytes, envelope_from: str | None = None) -> ParsedMail:
     """Parse a received mail; `envelope_from` is the SMTP `MAIL FROM` ('' for `<>`) if known."""
     try:
+        if _too_complex(raw):
+            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+            return _parse(headers, raw, envelope_from, walk=False)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
-        return _parse(msg, raw, envelope_from)
+        return _parse(msg, raw, envelope_from, walk=True)
     except Exception:  # hostile mail makes the stdlib raise many types; keep the bytes instead
         return unparsed_mail(raw)
 
 
+def _too_complex(raw: bytes) -> bool:
+    """Whether the stdlib parser would spend seconds on it: its cost grows with the parts."""
+    if len(_MULTIPART.findall(raw)) > MAX_DEPTH * MAX_CONTAINERS_PER_LEVEL:
+        return True
+    if raw.count(b"\n--") <= MAX_PARTS:
+        return False
+    boundaries = set(_BOUNDARY.findall(raw))
+    return sum(raw.count(b"\n--" + b) for b in boundaries) > MAX_PARTS
+
+
 def unparsed_mail(raw: bytes) -> ParsedMail:
     """A mail kept only as its raw bytes, flagged `unparsed`."""
-    match = _RAW_MESSAGE_ID.search(raw.split(b"\n\n", 1)[0])
+    match = _RAW_MESSAGE_ID.search(_HEADER_END.split(raw, maxsplit=1)[0])
     message_id = match.group(1).decode("ascii", "replace") if match else ""
     eml = MailAttachment("message.eml", "message/rfc822", raw)
     return ParsedMail(
@@ -90,9 +108,11 @@ def unparsed_mail(raw: bytes) -> ParsedMail:
     )  # fmt: skip
 
 
-def _parse(msg: Message, raw: bytes, envelope_from: str | None) -> ParsedMail:
+def _parse(msg: Message, raw: bytes, envelope_from: str | None, walk: bool) -> ParsedMail:
     walker = _Walker()
-    body = walker.walk(msg, 0)
+    body = walker.walk(msg, 0) if walk else _Body()
+    if not walk:
+        walker.flags.add("truncated")
     if "truncated" in walker.flags:
         walker.attachments.append(MailAttachment("message.eml", "message/rfc822", raw))
     charset = walker.first_charset
@@ -109,7 +129,7 @@ def _parse(msg: Message, raw: bytes, envelope_from: str | None) -> ParsedMail:
         reply_to=_addresses(msg, "Reply-To", charset),
         date=_date(raw_header(msg, "Date")),
         text=body.plain(),
-        html=sanitize_html("\n".join(body.html)) if body.html else "",
+        html=sanitize_html("\n".join(body.html)).strip() if body.html else "",
         attachments=tuple(walker.attachments),
         kind=verdict.kind,
         kind_reason=verdict.reason,
