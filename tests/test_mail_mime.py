@@ -69,6 +69,24 @@ Content-Transfer-Encoding: 8bit
     assert [a.data for a in mail.attachments] == [raw_body]
 
 
+@pytest.mark.parametrize("label", ["iso-8859-1", "x-mac-cyrillic", "us-ascii"])
+def test_utf8_labelled_as_a_legacy_charset_reads_as_utf8(label: str) -> None:
+    raw = handwritten(
+        f"From: a@example.org\nContent-Type: text/plain; charset={label}\n",
+        "Grüße – ".encode() + RUSSIAN.encode(),
+    )
+    mail = parse_mail(raw)
+    assert (mail.text, mail.flags) == ("Grüße – " + RUSSIAN, ())
+
+
+def test_mac_cyrillic_under_its_x_label() -> None:
+    raw = handwritten(
+        "From: a@example.org\nContent-Type: text/plain; charset=x-mac-cyrillic\n",
+        RUSSIAN.encode("mac_cyrillic"),
+    )
+    assert parse_mail(raw).text == RUSSIAN
+
+
 def test_unknown_charset_name_falls_back_without_losing_bytes() -> None:
     body = "Prüfung bestanden".encode()
     raw = handwritten(

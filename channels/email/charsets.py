@@ -38,15 +38,25 @@ def codec_for(label: str | None) -> str | None:
         return None
     name = label.strip().strip("\"'").lower()
     name = _ALIASES.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except (LookupError, ValueError):
-        return None
+    for candidate in (name, name.removeprefix("x-")):
+        try:
+            return codecs.lookup(candidate).name
+        except (LookupError, ValueError):
+            continue
+    return None
 
 
 def decode_bytes(data: bytes, declared: str | None) -> Decoded:
-    """Decode with the declared charset, then UTF-8, then a guess among legacy code pages."""
-    for candidate in (codec_for(declared), "utf-8"):
+    """Decode with the declared charset, then UTF-8, then a guess among legacy code pages.
+
+    Non-ASCII bytes that are valid UTF-8 are read as UTF-8 whatever the label: mailers often
+    label UTF-8 as a legacy charset, while legacy text is almost never valid UTF-8 by chance.
+    UTF-16/32 are exempt, their bytes often being valid UTF-8.
+    """
+    codec = codec_for(declared)
+    wide = codec is not None and codec.startswith(("utf-16", "utf-32"))
+    order = (codec, "utf-8") if wide or data.isascii() else ("utf-8", codec)
+    for candidate in order:
         if candidate is None:
             continue
         try:

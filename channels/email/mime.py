@@ -27,6 +27,7 @@ from channels.email.parts import (
     attachment_of,
     forward_block,
     part_filename,
+    safe_name,
     serialize,
 )
 from channels.email.threading import message_ids
@@ -214,7 +215,7 @@ class _Walker:
         inner = payload[0] if isinstance(payload, list) and payload else None
         if not isinstance(inner, Message):
             return self._leaf(part, "application/octet-stream")
-        name = (header_text(inner, "Subject") or "forwarded")[:100] + ".eml"
+        name = (safe_name(header_text(inner, "Subject"))[:100] or "forwarded") + ".eml"
         self.attachments.append(MailAttachment(name, "message/rfc822", serialize(inner)))
         body = self.walk(inner, depth + 1)
         block = forward_block(inner)

@@ -50,7 +50,11 @@ def part_filename(part: Message, fallback_charset: str | None = None) -> str:
     value = str(name[2]) if isinstance(name, tuple) else str(name)
     if "\ufffd" in value:  # the policy replaced raw 8-bit bytes; read them from the header
         value = _raw_name(part) or value
-    text = decode_header_text(value, fallback_charset)
+    return safe_name(decode_header_text(value, fallback_charset))
+
+
+def safe_name(text: str) -> str:
+    """A file name without directories or control characters, of bounded length."""
     base = text.replace("\\", "/").rsplit("/", 1)[-1]
     return _UNSAFE.sub("", base).strip(" .")[:_MAX_NAME]
 
