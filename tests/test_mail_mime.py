@@ -87,6 +87,13 @@ def test_mac_cyrillic_under_its_x_label() -> None:
     assert parse_mail(raw).text == RUSSIAN
 
 
+@pytest.mark.parametrize("codec", ["cp1251", "koi8_r"])
+def test_undeclared_cyrillic_is_told_apart(codec: str) -> None:
+    raw = handwritten("From: a@example.org\nSubject: x\n", RUSSIAN.encode(codec))
+    mail = parse_mail(raw)
+    assert (mail.text, mail.flags) == (RUSSIAN, ("charset_guessed",))
+
+
 def test_unknown_charset_name_falls_back_without_losing_bytes() -> None:
     body = "Prüfung bestanden".encode()
     raw = handwritten(
