@@ -16,6 +16,7 @@ from channels.email.threading import (
     make_message_id,
     message_ids,
     parse_message_id,
+    referenced_case,
     strip_reply_prefixes,
 )
 
@@ -162,3 +163,10 @@ def test_in_reply_to_wins_over_older_references() -> None:
     assert case_from_references((), references) == 2
     assert case_from_references(("case-3.e1.ab@gw.example.com",), references) == 3
     assert case_from_references(("client@x",), ("client@y",)) is None
+
+
+def test_referenced_case_prefers_the_headers_over_the_subject() -> None:
+    gateway_mail = ("case-8.e1.ab@gw.example.com",)
+    assert referenced_case(TAG, "Re: [Case #9] x", gateway_mail, (), ["gw.example.com"]) == 8
+    assert referenced_case(TAG, "Re: [Case #9] x", ("client@x",), (), ["gw.example.com"]) == 9
+    assert referenced_case(TAG, "Re: x", ("client@x",), ("client@y",)) is None

@@ -115,3 +115,19 @@ def case_from_references(
         if parsed is not None:
             return parsed[0]
     return None
+
+
+def referenced_case(
+    tag: SubjectTag,
+    subject: str,
+    in_reply_to: Sequence[str],
+    references: Sequence[str],
+    domains: Iterable[str] = (),
+) -> int | None:
+    """The case a mail names: by a gateway Message-ID it answers, else by the subject's tag.
+
+    The headers come first: mail clients set them mechanically, while people edit subjects
+    (and quote other cases' tags in them).
+    """
+    by_headers = case_from_references(in_reply_to, references, domains)
+    return by_headers if by_headers is not None else tag.find(subject)
