@@ -34,8 +34,8 @@ from channels.email.threading import message_ids
 
 MAX_DEPTH = 16
 MAX_PARTS = 500
-_RAW_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^<>\s]{1,500})>", re.IGNORECASE | re.MULTILINE)
 MAX_CONTAINERS_PER_LEVEL = 8
+_RAW_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^<>\s]{1,500})>", re.IGNORECASE | re.MULTILINE)
 _BODY_TYPES = ("text/plain", "text/html")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\s;]{1,200})', re.IGNORECASE)
