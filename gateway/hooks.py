@@ -10,8 +10,9 @@ from gateway.app_keys import RUNTIME
 
 async def sms_hook(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    message = await sms.parse(request, runtime.config)
-    result = await runtime.intake.submit(runtime.config, message)
+    config = runtime.config
+    message = await sms.parse(request, config.channels.sms, config.default_region)
+    result = await runtime.intake.submit(config, message)
     answer = {"case_id": result.case_id, "contact_id": result.contact_id}
     return web.json_response(answer, dumps=fastjson.dumps)
 
@@ -25,8 +26,8 @@ def _wants_json(request: web.Request) -> bool:
 
 async def form_post(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    form = webform.find_form(runtime.config, request.match_info["form_id"])
-    message, bot = await webform.parse(request, runtime.config, form)
+    form = webform.find_form(runtime.config.channels.webform, request.match_info["form_id"])
+    message, bot = await webform.parse(request, runtime.config.default_region, form)
     case_id = None
     if not bot:
         case_id = (await runtime.intake.submit(runtime.config, message)).case_id

@@ -9,10 +9,10 @@ import logging
 import os
 import socket
 
+from channels.errors import StorageUnavailable
 from gateway.acceptor import SHUTDOWN_TIMEOUT
 from gateway.config import Config
 from gateway.embedded import EmbeddedValkey
-from gateway.errors import StorageUnavailable
 from gateway.options import format_host_port
 from gateway.supervisor import Child, Supervisor, python_module, stop_on_signals
 
