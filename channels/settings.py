@@ -96,6 +96,7 @@ class Table:
         problems: Problems,
         env: Mapping[str, str],
         present: bool,
+        secret_keys: set[str] | None = None,
     ) -> None:
         self.data = data
         self.path = path
@@ -103,6 +104,8 @@ class Table:
         self.env = env
         self.present = present  # False for an absent optional section: its keys are not needed
         self.used: set[str] = set()
+        # Dotted keys of every value read as a Secret, shared by the whole file's tables.
+        self.secret_keys = set() if secret_keys is None else secret_keys
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -123,7 +126,7 @@ class Table:
         return list(self.data.items())
 
     def child(self, data: Mapping[str, Any], path: str, present: bool = True) -> Table:
-        return Table(data, path, self.problems, self.env, present)
+        return Table(data, path, self.problems, self.env, present, self.secret_keys)
 
     def get(self, name: str, kind: type | tuple[type, ...], expected: str, required: bool) -> Any:
         """The value if present and of `kind`; None when absent or wrong (wrong is reported)."""
@@ -201,6 +204,7 @@ class Table:
         """`name` given inline, or `name_env` naming an environment variable: exactly one."""
         env_name = f"{name}_env"
         self.used.update((name, env_name))
+        self.secret_keys.add(self.key(name))
         if self.has(name) and self.has(env_name):
             self.problem(name, f"give either {name} or {env_name}, not both")
             return Secret("")

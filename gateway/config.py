@@ -67,11 +67,9 @@ class Config:
     channels: Channels
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
+    secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
 
 
-SECRET_KEYS = frozenset(
-    {"token", "admin_token", "password", "secret", "auth_token", "api_key", "api_salt"}
-)
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
 CONFIG_ENV = "INTAKE_CONFIG"
 
@@ -97,16 +95,17 @@ def load_config(path: str | None = None, env: Mapping[str, str] = os.environ) ->
 
 def redacted(config: Config) -> dict[str, Any]:
     """The file as parsed with every secret shown as "***" (for GET /api/admin/config)."""
-    return {key: _redact(value, key) for key, value in config.raw.items()}
+    return {key: _redact(value, key, config.secret_keys) for key, value in config.raw.items()}
 
 
-def _redact(value: Any, key: str) -> Any:
-    if key in SECRET_KEYS:
+def _redact(value: Any, key: str, secret_keys: frozenset[str]) -> Any:
+    """`key` is the dotted key of `value` as the reader names it ("operators[0].token")."""
+    if key in secret_keys:
         return "***"
     if isinstance(value, dict):
-        return {name: _redact(item, name) for name, item in value.items()}
+        return {name: _redact(item, f"{key}.{name}", secret_keys) for name, item in value.items()}
     if isinstance(value, list):
-        return [_redact(item, "") for item in value]
+        return [_redact(item, f"{key}[{index}]", secret_keys) for index, item in enumerate(value)]
     if isinstance(value, str) and "://" in value:
         return _hide_url_password(value)
     return value
@@ -151,6 +150,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         channels=channels,
         raw=dict(root.data),
         version=version,
+        secret_keys=frozenset(root.secret_keys),  # every section has been read by now
     )
     gateway.close()
     return config
