@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from channels.settings import Secret
 from gateway.config import Config, load_config
 from tests.conftest import ADMIN, SAMPLE, GatewayFactory, signed_sms
+from tests.helpers import Serve
 
 REDIS_PASSWORD = "hunter2-redis-password"
 IMAP = """
@@ -86,3 +89,20 @@ async def test_logs_and_admin_config_show_no_secret(
     for secret in secrets_of(secret_config):
         assert secret not in shown
         assert secret not in caplog.text
+
+
+def test_the_served_product_logs_no_secret(serve: Callable[..., Serve]) -> None:
+    """The supervisor, an acceptor, a worker and the embedded Valkey, on the sample config."""
+    process = serve("--workers", "1")
+    process.wait_ready()
+    sms = {"id": "s2", "from": "+79165550002", "to": "+74950000010", "text": "hi"}
+    request = urllib.request.Request(process.base_url + "/hooks/sms", **signed_sms(sms))
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    assert process.stop() == 0
+    log = process.log()
+    assert "acceptor listening" in log
+    secrets = every_secret(load_config(str(SAMPLE), env={}))
+    assert len(secrets) == 9
+    for secret in secrets:
+        assert secret not in log
