@@ -68,8 +68,8 @@ class Bench:
         self.arrivals = 0
 
     async def start(self) -> None:
-        await sync.apply(self.scripts, self.config)
-        for op in self.config.operators:
+        await sync.apply(self.scripts, self.config.routing, self.config.version)
+        for op in self.config.routing.operators:
             await self.scripts.presence(now(), op, "available")
 
     async def arrive(self) -> int:

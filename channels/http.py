@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from channels import fastjson
-from gateway.errors import BadRequest, InvalidField, PayloadTooLarge, UnsupportedMedia
+from channels.errors import BadRequest, InvalidField, PayloadTooLarge, UnsupportedMedia
 
 
 def require_type(request: web.Request, *allowed: str) -> str:

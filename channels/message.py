@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+CHANNELS = ("phone", "chat", "email", "sms", "webform")
 Threading = Literal["sms", "new", "service", "case"]
 
 

@@ -6,7 +6,8 @@ import hashlib
 import hmac
 import time
 
-from gateway.errors import Unauthorized
+from channels.errors import Unauthorized
+from channels.settings import Secret
 
 MAX_AGE = 300  # seconds; older (or further in the future) signatures are replayed or forged
 
@@ -17,8 +18,12 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
-def verify(secret: str, header: str | None, body: bytes, now: float | None = None) -> None:
-    """Raise `Unauthorized` unless `header` signs `body` with `secret` within MAX_AGE."""
+def verify(
+    secret: Secret | None, header: str | None, body: bytes, now: float | None = None
+) -> None:
+    """Raise `Unauthorized` unless `header` signs `body` with `secret` within MAX_AGE.
+
+    No secret (the channel's section is absent) means the webhook is off."""
     if not secret:
         raise Unauthorized("This webhook has no secret configured.", code="webhook_disabled")
     if not header:
@@ -31,6 +36,6 @@ def verify(secret: str, header: str | None, body: bytes, now: float | None = Non
         raise Unauthorized("X-Intake-Signature is malformed.", code="bad_signature") from None
     if abs((time.time() if now is None else now) - t) > MAX_AGE:
         raise Unauthorized("X-Intake-Signature is too old.", code="stale_signature")
-    expected = sign(secret, body, t).split("v1=", 1)[1]
+    expected = sign(secret.reveal(), body, t).split("v1=", 1)[1]
     if not hmac.compare_digest(expected, given):
         raise Unauthorized("X-Intake-Signature does not match.", code="bad_signature")

@@ -7,11 +7,11 @@ from datetime import datetime
 from aiohttp import web
 
 from channels import signature
+from channels.errors import InvalidField
 from channels.http import parse_json_object, read_limited, require_type, text_field
 from channels.message import InboundMessage
 from channels.phones import normalize
-from gateway.config import Config
-from gateway.errors import InvalidField
+from channels.sms_settings import SmsSettings
 
 MAX_BODY = 64 * 1024
 
@@ -29,12 +29,12 @@ def _received_at(value: object) -> float | None:
     raise InvalidField("'received_at' must be RFC 3339 or unix seconds.", field="received_at")
 
 
-async def parse(request: web.Request, config: Config) -> InboundMessage:
+async def parse(request: web.Request, settings: SmsSettings | None, region: str) -> InboundMessage:
     raw = await read_limited(request, MAX_BODY)
-    signature.verify(config.channels.sms_secret, request.headers.get("X-Intake-Signature"), raw)
+    secret = settings.secret if settings else None
+    signature.verify(secret, request.headers.get("X-Intake-Signature"), raw)
     require_type(request, "application/json")
     body = parse_json_object(raw)
-    region = config.default_region
     return InboundMessage(
         channel="sms",
         dedupe_scope="sms",

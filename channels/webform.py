@@ -13,11 +13,11 @@ from aiohttp import BodyPartReader, web
 from aiohttp.hdrs import CONTENT_DISPOSITION
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
+from channels.errors import InvalidField, NotFound
 from channels.http import check_declared_size, parse_json_object, require_type, too_large
 from channels.message import Attachment, InboundMessage
 from channels.phones import normalize
-from gateway.config import Config, Form
-from gateway.errors import InvalidField, NotFound
+from channels.webform_settings import Form, WebformSettings
 
 HONEYPOT = "website"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
@@ -27,8 +27,8 @@ TEXT_FIELDS = ("message", "text")
 MAX_MULTIPART = 25 * 1024 * 1024
 
 
-def find_form(config: Config, form_id: str) -> Form:
-    form = config.channels.forms.get(form_id)
+def find_form(settings: WebformSettings | None, form_id: str) -> Form:
+    form = settings.forms.get(form_id) if settings else None
     if form is None:
         raise NotFound(f"There is no form '{form_id}'.", code="form_not_found")
     return form
@@ -92,11 +92,11 @@ def _contact(fields: dict[str, str], region: str) -> tuple[str, str]:
     return (normalize(phone, region) if phone else ""), email
 
 
-async def parse(request: web.Request, config: Config, form: Form) -> tuple[InboundMessage, bool]:
+async def parse(request: web.Request, region: str, form: Form) -> tuple[InboundMessage, bool]:
     """The message and whether it came from a bot (then it must not be stored)."""
     fields, files = await _read_fields(request)
     bot = is_bot(fields)
-    phone, email = ("", "") if bot else _contact(fields, config.default_region)
+    phone, email = ("", "") if bot else _contact(fields, region)
     text = next((fields[name] for name in TEXT_FIELDS if fields.get(name)), "")
     extra = {k: v for k, v in fields.items() if k != HONEYPOT}
     message = InboundMessage(

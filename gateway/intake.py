@@ -50,7 +50,7 @@ class Intake:
         self, config: Config, msg: InboundMessage, decision: Decision | None = None
     ) -> IntakeResult:
         """Store `msg` once; `decision` overrides the rules (manual cases)."""
-        decision = decision or decide(config, msg)
+        decision = decision or decide(config.routing, msg)
         payload = self._payload(config, msg, decision)
         now_ms = int(time.time() * 1000)
         blobs = [attachment.data for attachment in msg.attachments]
@@ -72,7 +72,7 @@ class Intake:
 
     @staticmethod
     def _payload(config: Config, msg: InboundMessage, decision: Decision) -> str:
-        sla = config.sla.get(decision.priority)
+        sla = config.routing.sla.get(decision.priority)
         return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",

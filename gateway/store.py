@@ -8,7 +8,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from gateway.errors import NotFound
+from channels.errors import NotFound
 from gateway.views import case_json, contact_json, decoded, entry_json, text
 from routing.keys import Keys
 

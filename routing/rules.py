@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from channels.message import InboundMessage
-from gateway.config import Config, Rule
+from routing.settings import RoutingSettings, Rule
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,13 @@ def _matches(rule: Rule, msg: InboundMessage) -> bool:
     return rule.text is None or rule.text.search(msg.text) is not None
 
 
-def decide(config: Config, msg: InboundMessage) -> Decision:
+def decide(settings: RoutingSettings, msg: InboundMessage) -> Decision:
     """The rule that matches `msg` first, filled in with the defaults."""
-    service = msg.service_hint or config.default_service
-    type_ = config.default_type
-    for rule in config.rules:
+    service = msg.service_hint or settings.default_service
+    type_ = settings.default_type
+    for rule in settings.rules:
         if _matches(rule, msg):
             type_ = rule.type or type_
-            priority = rule.priority or config.types[type_]
+            priority = rule.priority or settings.types[type_]
             return Decision(rule.service or service, type_, priority, rule.index)
-    return Decision(service, type_, config.types[type_], None)
+    return Decision(service, type_, settings.types[type_], None)

@@ -13,15 +13,8 @@ from redis.commands.core import AsyncScript
 
 from channels import fastjson
 from routing import lua
+from routing.errors import RoutingRefused
 from routing.keys import Keys
-
-
-class RoutingRefused(Exception):
-    """A script refused the change: wrong state, not the actor's case, no room..."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 class Scripts:

@@ -9,23 +9,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gateway.config import Config
 from routing.scripts import Scripts
+from routing.settings import RoutingSettings
 
 
-def routing_config(config: Config) -> dict[str, Any]:
+def routing_config(settings: RoutingSettings) -> dict[str, Any]:
     return {
         "operators": {
             op.id: {"total": op.capacity.total, "caps": op.capacity.per_channel}
-            for op in config.operators.values()
+            for op in settings.operators.values()
         },
         "services": {
             svc.id: {"members": list(svc.operators), "sticky": svc.sticky_owner}
-            for svc in config.services.values()
+            for svc in settings.services.values()
         },
-        "offer_timeouts": {ch: int(s * 1000) for ch, s in config.offer_timeout.items()},
+        "offer_timeouts": {ch: int(s * 1000) for ch, s in settings.offer_timeout.items()},
     }
 
 
-async def apply(scripts: Scripts, config: Config) -> None:
-    await scripts.sync(int(time.time() * 1000), routing_config(config), config.version)
+async def apply(scripts: Scripts, settings: RoutingSettings, version: str) -> None:
+    """`version` names the config file the settings came from (followers reload on a change)."""
+    await scripts.sync(int(time.time() * 1000), routing_config(settings), version)

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import redis
 import redis.asyncio as aioredis
 
-from channels.message import InboundMessage
-from gateway.config import CHANNELS, Config, load_config
+from channels.message import CHANNELS, InboundMessage
+from gateway.config import Config, load_config
 from gateway.intake import Intake
+from routing.errors import RoutingRefused
 from routing.keys import Keys
 from routing.rules import Decision
-from routing.scripts import RoutingRefused, Scripts
+from routing.scripts import Scripts
 
 STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
 OPEN = ("assigned", "in_progress", "waiting")
@@ -259,7 +260,7 @@ class _Worker:
         self.client, self.keys, self.config, self.rng = client, keys, config, rng
         self.scripts = Scripts(client, keys)
         self.intake = Intake(self.scripts)
-        self.ops = sorted(config.operators)
+        self.ops = sorted(config.routing.operators)
         self.stats = WorkerStats()
 
     async def step(self) -> None:
@@ -277,7 +278,7 @@ class _Worker:
     async def arrive(self) -> None:
         channel = self.rng.choice(["sms", "webform", "phone", "email"])
         priority = self.rng.choice([1, 2, 2, 3])
-        service = self.rng.choice(sorted(self.config.services))
+        service = self.rng.choice(sorted(self.config.routing.services))
         msg = InboundMessage(
             channel=channel,
             dedupe_scope="load",
@@ -319,7 +320,7 @@ class _Worker:
         elif status == "in_progress" and roll < 0.75:
             await s.pause(_now(), case_id, actor, "customer", None)
         elif status == "in_progress" and roll < 0.85:
-            service = self.rng.choice(sorted(self.config.services))
+            service = self.rng.choice(sorted(self.config.routing.services))
             await s.transfer(_now(), case_id, actor, "service", service, False)
         elif status == "in_progress":
             target = self.rng.choice(self.ops)

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import CHANNELS, load_config, parse_duration, redacted
-from gateway.errors import ConfigError
+from channels.errors import ConfigError
+from channels.message import CHANNELS
+from channels.settings import parse_duration
+from gateway.config import load_config, redacted
+from gateway.http.errors import status_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "config.toml"
@@ -79,42 +82,45 @@ def problems_of(path: str, env: dict[str, str] | None = None) -> list[str]:
 
 def test_sample_loads_with_three_operators_and_two_services() -> None:
     config = load_config(str(SAMPLE), env={})
-    assert list(config.operators) == ["anna", "boris", "chen"]
-    assert config.services["support"].operators == ("anna", "boris")
-    assert config.services["support"].sticky_owner is True
-    assert config.services["billing"].operators == ("chen", "anna")
-    assert config.operators["anna"].phone == "+74950000001"
-    assert config.operators["anna"].capacity.per_channel["phone"] == 1
+    assert list(config.routing.operators) == ["anna", "boris", "chen"]
+    assert config.routing.services["support"].operators == ("anna", "boris")
+    assert config.routing.services["support"].sticky_owner is True
+    assert config.routing.services["billing"].operators == ("chen", "anna")
+    assert config.routing.operators["anna"].phone == "+74950000001"
+    assert config.routing.operators["anna"].capacity.per_channel["phone"] == 1
     assert config.http == ("127.0.0.1", 8080)
     assert config.smtp == ("127.0.0.1", 2525)
-    assert config.default_service == "support"
-    assert config.channels.email.smtp_out is not None
-    assert config.channels.email.smtp_out.port == 2526
-    assert config.channels.email.imap == ()
-    assert config.channels.forms["contact"].service == "support"
-    assert config.channels.mango_api_salt == "sample-mango-salt"
-    assert config.rules[0].to == "billing@example.com"
-    assert config.rules[0].service == "billing"
-    assert set(config.sla) >= set(config.types.values())
+    assert config.routing.default_service == "support"
+    email, webform, mango = config.channels.email, config.channels.webform, config.channels.mango
+    assert email is not None and webform is not None and mango is not None
+    assert email.smtp_out is not None
+    assert email.smtp_out.port == 2526
+    assert email.imap == ()
+    assert webform.forms["contact"].service == "support"
+    assert mango.api_salt.reveal() == "sample-mango-salt"
+    assert config.routing.rules[0].to == "billing@example.com"
+    assert config.routing.rules[0].service == "billing"
+    assert set(config.routing.sla) >= set(config.routing.types.values())
     assert config.version == hashlib.sha256(SAMPLE.read_bytes()).hexdigest()[:12]
     assert config.raw["gateway"]["default_region"] == "RU"
 
 
 def test_defaults_and_normalization(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE, "config.toml"), env={})
-    assert config.operators["anna"].phone == "+74950000001"
-    assert config.operators["anna"].capacity.per_channel == dict.fromkeys(CHANNELS, 3)
-    assert config.operators["boris"].capacity.per_channel["phone"] == 1
-    assert config.operators["boris"].capacity.per_channel["chat"] == 2
-    assert config.rules[0].to == "+74950000010"
+    assert config.routing.operators["anna"].phone == "+74950000001"
+    assert config.routing.operators["anna"].capacity.per_channel == dict.fromkeys(CHANNELS, 3)
+    assert config.routing.operators["boris"].capacity.per_channel["phone"] == 1
+    assert config.routing.operators["boris"].capacity.per_channel["chat"] == 2
+    assert config.routing.rules[0].to == "+74950000010"
     assert (config.processes, config.workers) == (1, 1)
     assert (config.redis_url, config.redis_data_dir) == ("", "var/redis")
     assert config.subject_tag == "[Case #{id}]"
     assert config.reopen_within == 7 * 86400
     assert config.public_url == "http://127.0.0.1:8080"
-    assert config.channels.twilio_auth_token == ""
+    assert config.channels.twilio is None  # no [channels.twilio]: the channel is off
+    assert config.channels.email is not None
     assert config.channels.email.max_message_bytes == 10 * 1024 * 1024
-    assert config.offer_timeout == {}
+    assert config.routing.offer_timeout == {}
 
 
 def test_rule_addresses_and_form_fields_in_both_spellings(tmp_path: Path) -> None:
@@ -122,7 +128,7 @@ def test_rule_addresses_and_form_fields_in_both_spellings(tmp_path: Path) -> Non
         'when = { channel = "sms", to = "8 495 000-00-10" }',
         'when = { to = "Sales@Example.COM", "field.topic" = "billing", field.kind = "b2b" }',
     )
-    rule = load_config(write(tmp_path, text), env={}).rules[0]
+    rule = load_config(write(tmp_path, text), env={}).routing.rules[0]
     assert rule.to == "sales@example.com"
     assert rule.fields == {"topic": "billing", "kind": "b2b"}
 
@@ -146,8 +152,9 @@ def test_secrets_from_the_environment(tmp_path: Path) -> None:
     text += '[channels.mango]\napi_key = "key"\napi_salt_env = "MANGO_API_SALT"\n'
     env = {"ANNA_TOKEN": "from-env", "MANGO_API_SALT": "salt-from-env"}
     config = load_config(write(tmp_path, text), env=env)
-    assert config.operators["anna"].token == "from-env"
-    assert config.channels.mango_api_salt == "salt-from-env"
+    assert config.routing.operators["anna"].token.reveal() == "from-env"
+    assert config.channels.mango is not None
+    assert config.channels.mango.api_salt.reveal() == "salt-from-env"
 
 
 def test_unset_env_variable_names_the_key(tmp_path: Path) -> None:
@@ -468,5 +475,5 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_config_error_is_an_invalid_field_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, ""), env={})
-    assert caught.value.status == 422
+    assert status_of(caught.value) == 422
     assert "broken.toml: gateway.default_region: missing" in caught.value.problems

@@ -64,8 +64,8 @@ def _config_text() -> str:
 async def _prepare(url: str, keys: Keys, config: Config) -> None:
     client = redis.asyncio.Redis.from_url(url)
     scripts = Scripts(client, keys)
-    await sync.apply(scripts, config)
-    for op in config.operators:
+    await sync.apply(scripts, config.routing, config.version)
+    for op in config.routing.operators:
         await scripts.presence(int(time.time() * 1000), op, "available")
     await client.aclose()
 

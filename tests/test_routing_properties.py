@@ -34,9 +34,10 @@ from channels.message import InboundMessage
 from gateway.config import Config, load_config
 from gateway.intake import Intake
 from routing import sync
+from routing.errors import RoutingRefused
 from routing.keys import Keys
 from routing.rules import Decision
-from routing.scripts import RoutingRefused, Scripts
+from routing.scripts import Scripts
 from tests.helpers import TYPES_AND_SLAS
 from tests.routing_invariants import TYPES, Snapshot, problems_in, snapshot
 
@@ -142,7 +143,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.intake = Intake(self.scripts)
         self.config, self.raised_config = configs
         self.raised = False
-        self.run(sync.apply(self.scripts, self.config))
+        self.run(sync.apply(self.scripts, self.config.routing, self.config.version))
         for op in OPS:  # start with everyone at work; the presence rule sends them away
             self.run(self.scripts.presence(_now(), op, "available"))
         self.state = self.snap()  # as of the last step: each step starts from it
@@ -264,7 +265,9 @@ class RoutingMachine(RuleBasedStateMachine):
     def raise_capacity(self, snap: Snapshot, _pick: int, _flag: bool, _op: str, _s: str) -> None:
         """A reload that raises capacities: whoever gained room drains the queues at once."""
         if not self.raised and len(snap.by_status["queued"]) >= 3:  # only when it matters
-            self.run(sync.apply(self.scripts, self.raised_config))
+            self.run(
+                sync.apply(self.scripts, self.raised_config.routing, self.raised_config.version)
+            )
             self.config, self.raised = self.raised_config, True
 
     # ---- case actions ----

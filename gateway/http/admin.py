@@ -6,13 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.message import InboundMessage
+from channels.errors import ConfigError, InvalidField
+from channels.message import CHANNELS, InboundMessage
 from channels.phones import normalize
-from gateway.config import CHANNELS, load_config, redacted
-from gateway.errors import ConfigError, InvalidField
+from gateway.config import load_config, redacted
 from gateway.http.api.actions import now_ms
 from gateway.http.api.cases import json_body
 from gateway.http.app_keys import RUNTIME
+from gateway.http.errors import error_body
 from gateway.runtime.state import Runtime
 from routing import sync
 from routing.rules import decide
@@ -35,10 +36,10 @@ async def reload_config(request: web.Request) -> web.Response:
     try:
         config = load_config(runtime.config.path)
     except ConfigError as error:
-        body = error.body()
+        body = error_body(error)
         body["error"]["problems"] = error.problems  # type: ignore[assignment]
         return web.json_response(body, status=422)
-    await sync.apply(runtime.scripts, config)
+    await sync.apply(runtime.scripts, config.routing, config.version)
     runtime.use(config)
     await runtime.redis.publish(runtime.keys.reload_channel, config.version)
     return web.json_response({"version": config.version})
@@ -77,7 +78,7 @@ async def explain(request: web.Request) -> web.Response:
     if body.get("case_id") is not None:
         return web.json_response(await _explain_case(runtime, body["case_id"]))
     msg = _explain_message(runtime, body)
-    decision = decide(runtime.config, msg)
+    decision = decide(runtime.config.routing, msg)
     contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
     found = await runtime.scripts.explain(now_ms(), decision.service, msg.channel, contact, 0)
     rule = None if decision.rule is None else f"rules[{decision.rule}]"
@@ -101,7 +102,7 @@ def _outcome(runtime: Runtime, found: dict[str, Any], channel: str) -> dict[str,
     candidates = [
         _candidate(runtime, row, channel)
         for row in found["candidates"]
-        if row["operator"] in runtime.config.operators  # a reload may be under way
+        if row["operator"] in runtime.config.routing.operators  # a reload may be under way
     ]
     decision = (
         {"operator": found["decision"], "sticky_owner": found["owner"]}
@@ -112,7 +113,7 @@ def _outcome(runtime: Runtime, found: dict[str, Any], channel: str) -> dict[str,
 
 
 def _candidate(runtime: Runtime, row: dict[str, Any], channel: str) -> dict[str, Any]:
-    capacity = runtime.config.operators[row["operator"]].capacity
+    capacity = runtime.config.routing.operators[row["operator"]].capacity
     return {
         "operator": row["operator"],
         "eligible": row["eligible"],
@@ -127,11 +128,11 @@ async def queues(request: web.Request) -> web.Response:
     runtime = admin_runtime(request)
     keys, config = runtime.keys, runtime.config
     async with runtime.redis.pipeline(transaction=False) as pipe:
-        for svc in config.services:
+        for svc in config.routing.services:
             for ch in CHANNELS:
                 pipe.zcard(keys.queue(svc, ch))
                 pipe.zrange(keys.queue(svc, ch), 0, 0, withscores=True)
-        for op in config.operators:
+        for op in config.routing.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
         rows = await pipe.execute()
     return web.json_response(_queues_json(runtime, rows))
@@ -141,7 +142,7 @@ def _queues_json(runtime: Runtime, rows: list[Any]) -> dict[str, Any]:
     config = runtime.config
     services: dict[str, Any] = {}
     it = iter(rows)
-    for svc in config.services:
+    for svc in config.routing.services:
         counts = [(next(it), next(it)) for _ in CHANNELS]
         oldest = [int(head[0][1]) % 10**13 for _, head in counts if head]
         services[svc] = {
@@ -149,7 +150,7 @@ def _queues_json(runtime: Runtime, rows: list[Any]) -> dict[str, Any]:
             "oldest_wait_seconds": (now_ms() - min(oldest)) / 1000 if oldest else None,
         }
     operators = {}
-    for op in config.operators:
+    for op in config.routing.operators:
         presence, load = next(it)
         operators[op] = {
             "presence": presence.decode() if presence else "offline",

@@ -13,12 +13,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from channels.errors import IntakeError, PayloadTooLarge, StorageUnavailable, UnsupportedMedia
 from gateway.config import Config
-from gateway.errors import IntakeError, PayloadTooLarge, StorageUnavailable, UnsupportedMedia
 from gateway.http import admin, hooks, metrics
 from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
+from gateway.http.errors import error_body, status_of
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.state import Runtime
@@ -40,7 +41,7 @@ def error_response(error: IntakeError) -> web.Response:
     headers = {}
     if isinstance(error, StorageUnavailable):
         headers["Retry-After"] = str(error.retry_after)
-    return web.json_response(error.body(), status=error.status, headers=headers)
+    return web.json_response(error_body(error), status=status_of(error), headers=headers)
 
 
 @web.middleware
@@ -89,7 +90,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
         runtime = Runtime.create(config, client, keys or Keys())
-        await sync.apply(runtime.scripts, config)
+        await sync.apply(runtime.scripts, config.routing, config.version)
         app[RUNTIME] = runtime
         follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield

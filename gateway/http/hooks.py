@@ -11,7 +11,7 @@ from gateway.http.auth import config_of
 
 async def sms_hook(request: web.Request) -> web.Response:
     runtime, config = request.app[RUNTIME], config_of(request)
-    message = await sms.parse(request, config)
+    message = await sms.parse(request, config.channels.sms, config.default_region)
     result = await runtime.intake.submit(config, message)
     answer = {"case_id": result.case_id, "contact_id": result.contact_id}
     return web.json_response(answer, dumps=fastjson.dumps)
@@ -26,8 +26,8 @@ def _wants_json(request: web.Request) -> bool:
 
 async def form_post(request: web.Request) -> web.Response:
     runtime, config = request.app[RUNTIME], config_of(request)
-    form = webform.find_form(config, request.match_info["form_id"])
-    message, bot = await webform.parse(request, config, form)
+    form = webform.find_form(config.channels.webform, request.match_info["form_id"])
+    message, bot = await webform.parse(request, config.default_region, form)
     case_id = None
     if not bot:
         case_id = (await runtime.intake.submit(config, message)).case_id

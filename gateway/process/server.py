@@ -9,8 +9,8 @@ import logging
 import os
 import socket
 
+from channels.errors import StorageUnavailable
 from gateway.config import Config
-from gateway.errors import StorageUnavailable
 from gateway.process.embedded import EmbeddedValkey
 from gateway.process.options import SHUTDOWN_TIMEOUT, format_host_port
 from gateway.process.supervisor import Child, Supervisor, python_module, stop_on_signals

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from channels.errors import Forbidden, Unauthorized
 from gateway.config import Config
-from gateway.errors import Forbidden, Unauthorized
 from gateway.intake import Intake
 from gateway.store import Store
 from routing.keys import Keys
@@ -44,18 +44,20 @@ class Runtime:
 
     def service_name(self, service_id: str) -> str:
         """Shown in default subjects; a service gone from the config shows its id."""
-        service = self.config.services.get(service_id)
+        service = self.config.routing.services.get(service_id)
         return service.name if service else service_id
 
     def use(self, config: Config) -> None:
         self.config = config
-        self.tokens = {op.token: op.id for op in config.operators.values() if op.token}
+        self.tokens = {
+            op.token.reveal(): op.id for op in config.routing.operators.values() if op.token
+        }
 
     def authenticate(self, header: str | None) -> Actor:
         scheme, _, token = (header or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("A bearer token is required.", code="missing_token")
-        if token == self.config.admin_token:
+        if token == self.config.admin_token.reveal():
             return Actor(None, admin=True)
         operator = self.tokens.get(token)
         if operator is None:

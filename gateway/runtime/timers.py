@@ -10,12 +10,12 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from channels.errors import ConfigError
 from gateway.config import load_config
-from gateway.errors import ConfigError
 from gateway.http.app_keys import RUNTIME
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.views import text
-from routing.scripts import RoutingRefused
+from routing.errors import RoutingRefused
 
 log = logging.getLogger(__name__)
 

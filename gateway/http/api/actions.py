@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
+from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
 from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
 from gateway.runtime.state import Actor, Runtime
-from routing.scripts import RoutingRefused
+from routing.errors import RoutingRefused
 
 # What a script's refusal means at the HTTP edge.
 REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
@@ -119,12 +119,12 @@ async def pause(request: web.Request) -> web.Response:
 def _transfer_target(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
     if "operator" in body:
         target = _text(body, "operator", required=True)
-        if target not in runtime.config.operators:
+        if target not in runtime.config.routing.operators:
             raise InvalidField(f"There is no operator '{target}'.", field="operator")
         return "operator", target
     if "service" in body:
         target = _text(body, "service", required=True)
-        if target not in runtime.config.services:
+        if target not in runtime.config.routing.services:
             raise InvalidField(f"There is no service '{target}'.", field="service")
         return "service", target
     raise InvalidField("Give 'operator' or 'service'.", code="missing_field", field="operator")
@@ -158,7 +158,7 @@ async def set_owner(request: web.Request) -> web.Response:
     if "owner" not in body:
         raise InvalidField("'owner' is required.", code="missing_field", field="owner")
     owner = body["owner"]
-    if owner is not None and owner not in runtime.config.operators:
+    if owner is not None and owner not in runtime.config.routing.operators:
         raise InvalidField(f"There is no operator '{owner}'.", field="owner")
     try:
         await runtime.scripts.set_owner(now_ms(), contact_id, _acting(who), owner)

@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from channels.errors import BadRequest, InvalidField, NotFound
 from channels.http import parse_json_object, require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
-from gateway.errors import BadRequest, InvalidField, NotFound
 from gateway.http.auth import actor
 from gateway.runtime.state import Runtime
 from gateway.store import CaseFilter
@@ -110,13 +110,13 @@ def _manual_message(runtime: Runtime, body: dict[str, Any], key: str | None) -> 
 def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage) -> Decision:
     config = runtime.config
     service, type_ = body.get("service"), body.get("type")
-    if service is not None and service not in config.services:
+    if service is not None and service not in config.routing.services:
         raise InvalidField(f"There is no service '{service}'.", field="service")
-    if type_ is not None and type_ not in config.types:
+    if type_ is not None and type_ not in config.routing.types:
         raise InvalidField(f"There is no case type '{type_}'.", field="type")
-    ruled = decide(config, msg)
+    ruled = decide(config.routing, msg)
     chosen_type = type_ or ruled.type
-    priority = config.types[chosen_type] if type_ else ruled.priority
+    priority = config.routing.types[chosen_type] if type_ else ruled.priority
     return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
 
 

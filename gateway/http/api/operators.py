@@ -8,26 +8,27 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.config import CHANNELS, PRESENCES
-from gateway.errors import Forbidden, InvalidField, NotFound
+from channels.errors import Forbidden, InvalidField, NotFound
+from channels.message import CHANNELS
 from gateway.http.api.actions import now_ms, refused
 from gateway.http.api.cases import json_body
 from gateway.http.auth import actor
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.runtime.state import Runtime
 from gateway.views import decoded, rfc3339, text
-from routing.scripts import RoutingRefused
+from routing.errors import RoutingRefused
 
 # Short blocking reads: under the client's socket timeout, and a swallowed cancel (see
 # gateway/cancel.py) is noticed within a second. Idle streams get a comment every 15 s.
 SSE_BLOCK_MS = 1000
 KEEP_ALIVE_EVERY = 15
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("event streams")
+PRESENCES = ("available", "away", "offline")
 
 
 def _operator_id(request: web.Request, runtime: Runtime) -> str:
     operator_id = request.match_info["operator_id"]
-    if operator_id not in runtime.config.operators:
+    if operator_id not in runtime.config.routing.operators:
         raise NotFound(f"There is no operator '{operator_id}'.", code="operator_not_found")
     return operator_id
 
@@ -46,7 +47,7 @@ async def get_operator(request: web.Request) -> web.Response:
     fields = decoded(await runtime.redis.hgetall(keys.operator(operator_id)))
     members = await runtime.redis.smembers(keys.operator_cases(operator_id))
     cases = await runtime.store.cases(sorted(int(text(m)) for m in members))
-    operator = runtime.config.operators[operator_id]
+    operator = runtime.config.routing.operators[operator_id]
     load = {"total": int(fields.get("lt", 0))}
     load.update({ch: int(fields.get(f"l:{ch}", 0)) for ch in CHANNELS})
     capacity = {"total": operator.capacity.total, **operator.capacity.per_channel}

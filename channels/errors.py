@@ -1,23 +1,25 @@
-"""The project's one exception family; the edges (HTTP, SMTP) translate it to replies.
+"""The project's one exception family: a code, a message and maybe a field, never a transport.
 
-IntakeError                    code, message, field; `status` is the HTTP mapping
-├── BadRequest           400   malformed body
-├── Unauthorized         401   missing/bad credentials or signature
-├── Forbidden            403   not yours
-├── NotFound             404
-├── Conflict             409   wrong state
-├── PayloadTooLarge      413
-├── UnsupportedMedia     415
-├── InvalidField         422   a field is missing or wrong
+Each edge maps the classes to its own replies in one place (HTTP: gateway/http/errors.py).
+
+IntakeError                    code, message, field
+├── BadRequest                 malformed body
+├── Unauthorized               missing/bad credentials or signature
+├── Forbidden                  not yours
+├── NotFound
+├── Conflict                   wrong state
+│   └── RoutingRefused         a routing step refused (routing/errors.py)
+├── PayloadTooLarge
+├── UnsupportedMedia
+├── InvalidField               a field is missing or wrong
 │   └── ConfigError            config.toml problems, one line each
-└── StorageUnavailable   503   Redis unreachable: retry later (SMTP 451 4.3.0)
+└── StorageUnavailable         Redis unreachable: retry after `retry_after` seconds
 """
 
 from __future__ import annotations
 
 
 class IntakeError(Exception):
-    status = 500
     default_code = "internal_error"
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
@@ -26,50 +28,36 @@ class IntakeError(Exception):
         self.code = code or self.default_code
         self.field = field
 
-    def body(self) -> dict[str, dict[str, str]]:
-        error = {"code": self.code, "message": self.message}
-        if self.field is not None:
-            error["field"] = self.field
-        return {"error": error}
-
 
 class BadRequest(IntakeError):
-    status = 400
     default_code = "malformed_request"
 
 
 class Unauthorized(IntakeError):
-    status = 401
     default_code = "unauthorized"
 
 
 class Forbidden(IntakeError):
-    status = 403
     default_code = "forbidden"
 
 
 class NotFound(IntakeError):
-    status = 404
     default_code = "not_found"
 
 
 class Conflict(IntakeError):
-    status = 409
     default_code = "wrong_state"
 
 
 class PayloadTooLarge(IntakeError):
-    status = 413
     default_code = "payload_too_large"
 
 
 class UnsupportedMedia(IntakeError):
-    status = 415
     default_code = "unsupported_media_type"
 
 
 class InvalidField(IntakeError):
-    status = 422
     default_code = "invalid_field"
 
 
@@ -84,6 +72,5 @@ class ConfigError(InvalidField):
 
 
 class StorageUnavailable(IntakeError):
-    status = 503
     default_code = "storage_unavailable"
-    retry_after = 5
+    retry_after = 5  # seconds

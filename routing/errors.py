@@ -1,0 +1,12 @@
+"""Routing's refusals, members of the one family in channels/errors.py."""
+
+from __future__ import annotations
+
+from channels.errors import Conflict
+
+
+class RoutingRefused(Conflict):
+    """A routing step refused the change: wrong state, not the actor's case, no room..."""
+
+    def __init__(self, code: str):
+        super().__init__(f"The routing step refused the change ({code}).", code=code)
