@@ -239,3 +239,10 @@ def test_random_payloads_raise_nothing_but_rejected(change: dict[str, Any]) -> N
         for parse in (events.parse_call, events.parse_summary):
             with contextlib.suppress(Rejected):
                 parse(json.dumps(payload), NOW)
+
+
+def test_a_lone_surrogate_is_an_invalid_field() -> None:
+    text = json.dumps(call_payload(1, "Appeared"), ensure_ascii=False).replace(ENTRY, "\ud800")
+    with pytest.raises(Rejected) as caught:
+        events.parse_call(text, NOW)
+    assert (caught.value.code, caught.value.field) == ("invalid_field", "entry_id")

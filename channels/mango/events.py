@@ -68,7 +68,7 @@ class Summary:
 
 
 def parse_call(json_text: str, now: float | None = None) -> CallEvent:
-    body = json_object(json_text.encode())
+    body = json_object(json_text)
     return CallEvent(
         entry_id=values.text(body.get("entry_id"), "entry_id"),
         call_id=values.text(body.get("call_id"), "call_id"),
@@ -85,7 +85,7 @@ def parse_call(json_text: str, now: float | None = None) -> CallEvent:
 
 
 def parse_summary(json_text: str, now: float | None = None) -> Summary:
-    body = json_object(json_text.encode())
+    body = json_object(json_text)
     talk = _integer(body.get("talk_time", 0), "talk_time")
     forward = _integer(body.get("forward_time", 0), "forward_time")
     return Summary(

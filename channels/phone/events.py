@@ -60,7 +60,7 @@ def parse(raw: bytes, region: str, now: float | None = None) -> PhoneEvent:
     )
 
 
-def json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes | str) -> dict[str, Any]:
     try:
         body = fastjson.loads(raw)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
@@ -70,11 +70,11 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return cast(dict[str, Any], body)
 
 
-def _lenient(raw: bytes) -> Any:
-    # orjson refuses a lone surrogate escape outright; the standard library keeps it, so the
-    # field holding it can be named (SPEC: 422, not 400).
+def _lenient(raw: bytes | str) -> Any:
+    # orjson refuses a lone surrogate outright; the standard library keeps it, so the field
+    # holding it can be named (SPEC: 422, not 400).
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw if isinstance(raw, str) else raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise Rejected("malformed_request", "The body is not valid JSON.") from None
 

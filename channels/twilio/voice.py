@@ -11,6 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from channels import values
 from channels.callerid import is_withheld
 from channels.phones import normalize
 from channels.rejection import invalid
@@ -99,9 +100,7 @@ def parse_call(form: Form, region: str) -> VoiceCall:
 
 def parse_status(form: Form) -> CallStatus:
     """The verified form of `POST /hooks/twilio/voice/status` (status or <Dial action>)."""
-    recording = form.text("RecordingUrl", required=False, max_len=2048)
-    if recording and not recording.startswith(("https://", "http://")):
-        raise invalid("RecordingUrl", "'RecordingUrl' must be an http(s) URL.")
+    recording = form.get("RecordingUrl")
     return CallStatus(
         call_sid=sid(form, "CallSid"),
         call_status=_status(form, "CallStatus", CALL_STATUSES, required=True),
@@ -109,7 +108,7 @@ def parse_status(form: Form) -> CallStatus:
         dial_call_status=_status(form, "DialCallStatus", DIAL_STATUSES, required=False),
         dial_call_duration=form.whole("DialCallDuration", MAX_SECONDS),
         call_duration=form.whole("CallDuration", MAX_SECONDS),
-        recording_url=recording,
+        recording_url=values.http_url(recording, "RecordingUrl") if recording else "",
         recording_sid=sid(form, "RecordingSid", required=False),
         recording_duration=form.whole("RecordingDuration", MAX_SECONDS),
     )
