@@ -133,7 +133,11 @@ def test_summary_ends_the_call_with_its_talk_time() -> None:
         95.0,
         "101",
     )
-    assert event.id == f"mango/{ENTRY}/summary"
+    assert (event.id, event.caller, event.to) == (
+        f"mango/{ENTRY}/summary",
+        "+79161234567",
+        "+74951234567",
+    )
 
 
 def test_a_summary_nobody_talked_in_is_missed() -> None:

@@ -9,7 +9,7 @@ The summary closes the call: ended with the talk time, or missed when nobody tal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from channels import values
@@ -126,7 +126,7 @@ def summary_lifecycle(summary: Summary, region: str) -> PhoneEvent:
     """`ended` with the talk time when someone talked, else `missed`."""
     answered = summary.talk_time is not None or summary.entry_result == 1
     kind: Literal["ended", "missed"] = "ended" if answered else "missed"
-    event = _lifecycle(
+    return _lifecycle(
         f"mango/{summary.entry_id}/summary",
         kind,
         summary.entry_id,
@@ -134,8 +134,9 @@ def summary_lifecycle(summary: Summary, region: str) -> PhoneEvent:
         summary.callee,
         region,
         summary.end_time,
+        line=summary.line_number,
+        duration=summary.talk_seconds,
     )
-    return _with_duration(event, summary.talk_seconds)
 
 
 def _lifecycle(
@@ -146,7 +147,11 @@ def _lifecycle(
     callee: Party,
     region: str,
     at: float,
+    *,
+    line: str = "",
+    duration: float | None = None,
 ) -> PhoneEvent:
+    """`line` is the number dialled when the event carries it apart from the parties."""
     # The customer is the side without an extension: the caller of an incoming call, the
     # callee of an employee's outgoing one.
     inbound = caller.external
@@ -159,17 +164,13 @@ def _lifecycle(
         caller="" if withheld else normalize(customer.number, region),
         caller_raw=customer.number,
         caller_withheld=withheld,
-        to=normalize(employee.line_number or employee.number, region),
+        to=normalize(line or employee.line_number or employee.number, region),
         operator=employee.extension,
-        duration=None,
+        duration=duration,
         recording_url="",
         at=at,
         direction="in" if inbound else "out",
     )
-
-
-def _with_duration(event: PhoneEvent, seconds: float) -> PhoneEvent:
-    return replace(event, duration=seconds)
 
 
 def _party(value: object, field: str) -> Party:
