@@ -1,0 +1,1 @@
+"""Mango Office VPBX callbacks (`/hooks/mango/events/...`)."""

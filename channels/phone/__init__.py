@@ -1,0 +1,1 @@
+"""The generic softphone/PBX webhook (`POST /hooks/phone`)."""

@@ -1,0 +1,1 @@
+"""Twilio Messaging and Voice webhooks: signature, fields, TwiML answers."""

@@ -1,0 +1,57 @@
+"""Urlencoded provider bodies (Twilio, Mango): strict parsing and typed field access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from channels import values
+from channels.rejection import Rejected, invalid, missing
+
+MAX_FIELDS = 1000
+
+
+@dataclass(frozen=True)
+class Form:
+    """Decoded form parameters in body order; a name may repeat."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def get(self, name: str) -> str | None:
+        return next((value for key, value in self.pairs if key == name), None)
+
+    def getall(self, name: str) -> list[str]:
+        return [value for key, value in self.pairs if key == name]
+
+    def text(self, name: str, *, required: bool = True, max_len: int = 256) -> str:
+        """The first value of `name`; absent or "" is refused when `required`."""
+        value = self.get(name)
+        if not value:
+            if required:
+                raise missing(name)
+            return ""
+        return values.clean(value, name, max_len)
+
+    def whole(self, name: str, limit: int) -> int | None:
+        """A decimal count or number of seconds up to `limit`; `None` when absent."""
+        value = self.text(name, required=False, max_len=len(str(limit)))
+        if not value:
+            return None
+        if not value.isdecimal() or not value.isascii() or int(value) > limit:
+            raise invalid(name, f"'{name}' must be a whole number up to {limit}.")
+        return int(value)
+
+
+def parse_form(body: bytes) -> Form:
+    """Strictly parse an urlencoded body: ASCII on the wire, UTF-8 once decoded, `k=v` pairs."""
+    try:
+        pairs = parse_qsl(
+            body.decode("ascii"),
+            keep_blank_values=True,
+            strict_parsing=True,
+            errors="strict",
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected("malformed_request", "The body is not valid urlencoded UTF-8.") from None
+    return Form(tuple(pairs))
