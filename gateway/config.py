@@ -128,6 +128,7 @@ class Config:
     workers: int
     redis_url: str
     redis_data_dir: str
+    redis_durability: str  # one of DURABILITY
     subject_tag: str  # contains "{id}"
     reopen_within: float  # seconds
     types: dict[str, int]  # type -> priority
@@ -148,6 +149,8 @@ SECRET_KEYS = frozenset(
 )
 DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
+# "always": a write is fsynced before it is acknowledged; "everysec": within about a second
+DURABILITY = ("always", "everysec")
 CONFIG_ENV = "INTAKE_CONFIG"
 
 _ID = re.compile(r"[a-z0-9_-]+")
@@ -398,7 +401,7 @@ def _build(root: _Table, path: str, version: str) -> Config:
     gateway = root.table("gateway")
     region = _region(gateway)
     http = _host_port(gateway, "http", "127.0.0.1:8080")
-    redis_url, data_dir = _redis(root.table("redis"))
+    redis_url, data_dir, durability = _redis(root.table("redis"))
     subject_tag, reopen_within = _cases(root.table("cases"))
     types, default_type = _types(root.table("types"))
     sla = _slas(root.table("sla"))
@@ -420,6 +423,7 @@ def _build(root: _Table, path: str, version: str) -> Config:
         workers=gateway.integer("workers", 1),
         redis_url=redis_url,
         redis_data_dir=data_dir,
+        redis_durability=durability,
         subject_tag=subject_tag,
         reopen_within=reopen_within,
         types=types,
@@ -490,7 +494,7 @@ def _processes(gateway: _Table) -> int:
     return 1
 
 
-def _redis(table: _Table) -> tuple[str, str]:
+def _redis(table: _Table) -> tuple[str, str, str]:
     url = table.text("url", "") or ""
     override = table.env.get(REDIS_URL_ENV, "")
     source = f"{REDIS_URL_ENV} " if override else ""
@@ -499,8 +503,9 @@ def _redis(table: _Table) -> tuple[str, str]:
     if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
         table.problem("url", f"{source}expected a redis://, rediss:// or unix:// URL")
     data_dir = table.text("data_dir", "var/redis") or "var/redis"
+    durability = _choice(table, "durability", DURABILITY)
     table.close()
-    return url, data_dir
+    return url, data_dir, durability if durability in DURABILITY else DURABILITY[0]
 
 
 def _cases(table: _Table) -> tuple[str, float]:
