@@ -244,6 +244,11 @@ def test_every_process_reconnects_to_an_external_valkey_that_came_back(
 ) -> None:
     process = serve("--processes", "2", "--workers", "1", "--redis-url", external.url)
     process.wait_ready()
+    # the sample asks for "always"; the test's server runs Valkey's default everysec
+    assert (
+        'durability is "always" but the Redis server has appendonly yes, appendfsync everysec'
+        in process.log()
+    )
     acceptors = process.children("gateway.acceptor")
     assert_job_runs(external.url)
     provider = Provider(process.base_url)
