@@ -26,7 +26,8 @@ WORKER_GRACE = 5.0  # after the acceptors' own drain time, for a job to end or t
 
 
 def serve(config: Config) -> int:
-    """Run until SIGINT/SIGTERM; 0 after a clean stop, 1 when something could not start."""
+    """Run until SIGINT/SIGTERM; 0 after a clean stop, 1 when something could not start or
+    the embedded Valkey could not be brought back (see `EmbeddedValkey.check`)."""
     try:
         for address in (config.http, config.smtp):
             check_bindable(address)
