@@ -4,6 +4,7 @@ whole `serve` SIGKILLed; an external Valkey restarted. A retrying provider sees 
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -18,12 +19,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp.test_utils import TestClient
 from redis import Redis
 from rq.job import JobStatus
 
+from gateway.app import build_app
+from gateway.config import Config
+from gateway.operators import SSE_BLOCK_MS
+from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms
 from tests.helpers import Serve, get_json, wait_for
 from tests.test_durability import Valkey
+from tests.test_events import next_event
 from worker.queues import enqueue
 
 StartServe = Callable[..., Serve]
@@ -268,3 +275,22 @@ def test_every_process_reconnects_to_an_external_valkey_that_came_back(
     assert process.children("gateway.acceptor") == acceptors
     assert_job_runs(external.url)
     assert process.stop() == 0, process.log()
+
+
+async def test_an_event_stream_stays_open_across_a_valkey_restart(
+    aiohttp_client: Any, external: Valkey, config: Config
+) -> None:
+    client: TestClient = await aiohttp_client(build_app(config, external.url, Keys()))
+    anna = {"Authorization": "Bearer sample-token-anna"}
+    await client.put("/api/operators/anna/presence", json={"presence": "available"}, headers=anna)
+    stream = await client.get("/api/operators/anna/events", headers=anna)
+    assert stream.status == 200
+    external.stop()
+    await asyncio.sleep(SSE_BLOCK_MS / 1000 + 0.5)  # the stream's read failed at least once
+    external.start()
+    sms = {"id": "sse-1", "from": "+79161230001", "to": "+74950000000", "text": "help"}
+    answer = await client.post("/hooks/sms", **signed_sms(sms))
+    assert answer.status == 200, await answer.text()
+    case_id = (await answer.json())["case_id"]
+    assert await next_event(stream) == ("assigned", {"case_id": case_id})
+    stream.close()
