@@ -44,6 +44,7 @@ from bench.common import (
     used_memory,
     valkey,
 )
+from gateway.config import DURABILITIES
 from gateway.views import text
 from routing.keys import Keys
 
@@ -370,7 +371,8 @@ def header(bench: Bench) -> None:
     print(
         f"intake benchmark: {os.cpu_count()} cores ({platform.machine()}), "
         f"Python {platform.python_version()}, {loop_name()}, "
-        f"Valkey {server_version(bench.client)} (embedded, appendonly everysec)"
+        f"Valkey {server_version(bench.client)} (embedded, appendfsync "
+        f"{text(next(iter(bench.client.config_get('appendfsync').values())) or '')})"
     )
     print(
         f"  {s.runs} run(s) x {s.seconds:.0f} s per target and connection count "
@@ -426,12 +428,19 @@ def verdicts(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 run of 3 s per measurement")
+    parser.add_argument(
+        "--durability",
+        choices=DURABILITIES,
+        default=DURABILITIES[0],
+        help="the Valkey's appendfsync",
+    )
     args = parser.parse_args()
     started = time.monotonic()
     with (
         valkey() as (url, client),
         tempfile.TemporaryDirectory(prefix="intake-bench-logs-") as logs,
     ):
+        client.config_set("appendfsync", args.durability)  # what [redis].durability sets
         bench = Bench(settings(args), url, client, logs)
         header(bench)
         for each in sorted(TARGETS, key=lambda t: t.floor is not None):  # floors first

@@ -33,7 +33,9 @@ from channels.webform_settings import WebformSettings
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
-DURABILITIES = ("always", "everysec")  # the embedded Valkey's appendfsync
+# the embedded Valkey's appendfsync: "always" fsyncs a write before it is acknowledged,
+# "everysec" within about a second (a crash of the host can lose that second)
+DURABILITIES = ("always", "everysec")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ def test_defaults_and_normalization(tmp_path: Path) -> None:
     assert config.routing.rules[0].to == "+74950000010"
     assert (config.processes, config.workers) == (1, 1)
     assert (config.redis_url, config.redis_data_dir) == ("", "var/redis")
+    assert config.redis_durability == "always"
     assert config.subject_tag == "[Case #{id}]"
     assert config.reopen_within == 7 * 86400
     assert config.public_url == "http://127.0.0.1:8080"
@@ -424,6 +425,11 @@ BROKEN = [
         "[routing]",
         '[redis]\nurl = "http://127.0.0.1:6379"\n\n[routing]',
         ["redis.url: expected a redis://, rediss:// or unix:// URL"],
+    ),
+    (
+        "[routing]",
+        '[redis]\ndurability = "sometimes"\n\n[routing]',
+        ["redis.durability: expected one of always, everysec; got 'sometimes'"],
     ),
     (
         "[types]",

@@ -9,6 +9,10 @@ import logging
 import os
 import socket
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from channels.errors import StorageUnavailable
 from gateway.config import Config
 from gateway.process.embedded import EmbeddedValkey
@@ -21,7 +25,8 @@ WORKER_GRACE = 5.0  # after the acceptors' own drain time, for a job to end or t
 
 
 def serve(config: Config) -> int:
-    """Run until SIGINT/SIGTERM; 0 after a clean stop, 1 when something could not start."""
+    """Run until SIGINT/SIGTERM; 0 after a clean stop, 1 when something could not start or
+    the embedded Valkey could not be brought back (see `EmbeddedValkey.check`)."""
     try:
         for address in (config.http, config.smtp):
             check_bindable(address)
@@ -29,15 +34,22 @@ def serve(config: Config) -> int:
         log.error("cannot listen: %s", error)
         return 1
     stopping = stop_on_signals()
-    valkey = None if config.redis_url else EmbeddedValkey(config.redis_data_dir)
+    valkey = (
+        None if config.redis_url
+        else EmbeddedValkey(config.redis_data_dir, config.redis_durability)
+    )  # fmt: skip
     try:
         redis_url = valkey.start() if valkey else config.redis_url
+        if not valkey:
+            check_durability(redis_url, config.redis_durability)
         log.info(
             "serving http on %s, smtp on %s: %d acceptor(s), %d worker(s)",
             format_host_port(config.http), format_host_port(config.smtp),
             config.processes, config.workers,
         )  # fmt: skip
-        Supervisor(children(config, redis_url), SHUTDOWN_TIMEOUT + WORKER_GRACE, stopping).run()
+        grace = SHUTDOWN_TIMEOUT + WORKER_GRACE
+        watches = [valkey.check] if valkey else []
+        Supervisor(children(config, redis_url), grace, stopping, watches).run()
     except StorageUnavailable as error:
         log.error("%s", error.message)
         return 1
@@ -60,6 +72,30 @@ def check_bindable(address: tuple[str, int]) -> None:
         with socket.socket(family, kind, proto) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.bind(sockaddr)
+
+
+def check_durability(redis_url: str, durability: str) -> None:
+    """An external server's own AOF settings decide what a crash of its host loses: warn when
+    they give less than `[redis].durability` asks (a managed server may hide CONFIG)."""
+    client = redis.Redis.from_url(
+        redis_url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )  # fmt: skip
+    try:
+        settings = client.config_get("append*")
+    except (redis.RedisError, OSError) as error:
+        log.warning("cannot read the Redis server's persistence settings (%s); durability %r "
+                    "is what its appendfsync gives", error, durability)  # fmt: skip
+        return
+    finally:
+        client.close()
+    aof, fsync = settings.get("appendonly"), settings.get("appendfsync")
+    if aof != "yes" or fsync not in ("always", durability):
+        log.warning(
+            '[redis].durability is "%s" but the Redis server has appendonly %s, appendfsync '
+            "%s: set appendonly yes and appendfsync %s there, or a crash of its host can lose "
+            "acknowledged messages", durability, aof, fsync, durability,
+        )  # fmt: skip
 
 
 def children(config: Config, redis_url: str) -> list[Child]:

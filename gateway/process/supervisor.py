@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,13 @@ def die_with_parent(parent: int) -> None:
             os._exit(1)
 
 
-def spawn(argv: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str] | None = None, pass_fds: Sequence[int] = ()
+) -> subprocess.Popen[bytes]:
     """Start a child in its own process group, so a terminal's Ctrl-C reaches only `serve`,
     which then stops the children in order instead of all at once."""
     guard = functools.partial(die_with_parent, os.getpid())
-    return subprocess.Popen(argv, env=env, preexec_fn=guard, process_group=0)
+    return subprocess.Popen(argv, env=env, preexec_fn=guard, process_group=0, pass_fds=pass_fds)
 
 
 def stop_process(proc: subprocess.Popen[bytes], name: str, timeout: float) -> None:
@@ -55,6 +57,11 @@ def stop_process(proc: subprocess.Popen[bytes], name: str, timeout: float) -> No
         log.warning("%s (pid %d) did not stop within %.0fs; killing it", name, proc.pid, timeout)
         proc.kill()
         proc.wait()
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next start after `failures` quick deaths in a row."""
+    return min(0.25 * 2.0**failures, MAX_BACKOFF)
 
 
 @dataclass
@@ -86,7 +93,7 @@ class Child:
             return
         lived = now - self.started_at
         self.failures = 0 if lived >= STABLE_AFTER else self.failures + 1
-        delay = min(0.25 * 2**self.failures, MAX_BACKOFF)
+        delay = backoff(self.failures)
         log.warning(
             "%s (pid %d) exited with %s after %.1fs; restarting in %.2fs",
             self.name, self.proc.pid, self.proc.returncode, lived, delay,
@@ -112,6 +119,9 @@ class Supervisor:
     children: list[Child]
     grace: float  # how long a child may take to stop after SIGTERM
     stopping: threading.Event  # from `stop_on_signals`
+    # checked every tick before the children, e.g. the embedded Valkey's `check`; what they
+    # raise ends `run` (the children are stopped first)
+    watches: Sequence[Callable[[], None]] = ()
 
     def run(self) -> None:
         """Run the children until `stopping` is set, then stop them all."""
@@ -120,6 +130,8 @@ class Supervisor:
                 if not self.stopping.is_set():
                     child.start()
             while not self.stopping.wait(TICK):
+                for watch in self.watches:
+                    watch()
                 for child in self.children:
                     child.check()
         finally:

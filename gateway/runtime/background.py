@@ -14,6 +14,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.http.app_keys import RUNTIME
 from gateway.runtime.cancel import stop_tasks
@@ -26,6 +28,7 @@ SINGLETONS = web.AppKey("singletons", dict[str, Singleton])
 
 LEASE_TTL = 15.0  # a dead holder's work resumes elsewhere within about this long
 RETRY_AFTER = 5.0  # after a singleton raised
+RECONNECT = 1.0  # after it lost Redis
 
 
 def add_singleton(app: web.Application, name: str, work: Singleton) -> None:
@@ -50,6 +53,10 @@ async def keep_running(app: web.Application, name: str, work: Singleton) -> None
     while True:
         try:
             await lease.hold(lambda: work(app))
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            # Redis restarting (the embedded one is back within about a second): no trace
+            log.warning("singleton %s lost Redis (%s); retrying in %.0fs", name, error, RECONNECT)
+            await asyncio.sleep(RECONNECT)
         except Exception:
             log.exception("singleton %s failed; retrying in %.0fs", name, RETRY_AFTER)
             await asyncio.sleep(RETRY_AFTER)

@@ -76,10 +76,15 @@ class Lease:
                 log.warning("lost lease %s; stopped its work, competing again", self.key)
 
     async def acquire(self) -> None:
-        """Return once the lease is ours; other holders are polled every ttl/3."""
+        """Return once the lease is ours; other holders are polled every ttl/3.
+
+        Still holding it counts: after Redis came back with our key (its release failed while
+        Redis was away), waiting for our own TTL would stop the work for nothing.
+        """
         while True:
             try:
-                if await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms):
+                taken = await self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms)
+                if taken or await self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
                     log.info("holding lease %s", self.key)
                     return
             except (RedisError, OSError) as error:

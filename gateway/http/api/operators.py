@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import Forbidden, InvalidField, NotFound
 from channels.message import CHANNELS
@@ -22,6 +24,7 @@ from routing.errors import RoutingRefused
 # gateway/cancel.py) is noticed within a second. Idle streams get a comment every 15 s.
 SSE_BLOCK_MS = 1000
 KEEP_ALIVE_EVERY = 15
+SSE_RECONNECT = 0.5  # seconds between reads while Redis is away
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("event streams")
 PRESENCES = ("available", "away", "offline")
 
@@ -89,7 +92,13 @@ async def events(request: web.Request) -> web.StreamResponse:
     idle = 0
     try:
         while True:
-            found = await runtime.redis.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
+            try:
+                found = await runtime.redis.xread({stream: last}, block=SSE_BLOCK_MS, count=100)
+            except (RedisConnectionError, RedisTimeoutError):
+                # Redis restarting: keep the stream; reading on from `last` misses nothing
+                raise_if_cancelled()
+                await asyncio.sleep(SSE_RECONNECT)
+                continue
             raise_if_cancelled()
             if not found:
                 idle += 1
