@@ -1,0 +1,119 @@
+"""Every HTTP error in the SPEC's JSON shape, mapped in this one place.
+
+Three sources: the project's `IntakeError`s and storage failures (`error_middleware`), aiohttp's
+own refusals inside the app (router 404/405, body limits), and its HTTP parser (request line or
+header too long, unknown method, broken framing), which aiohttp answers from the protocol layer
+before any middleware runs; `AppRunner` gives each connection a handler that answers those too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.errors import (
+    BadRequest,
+    IntakeError,
+    PayloadTooLarge,
+    StorageUnavailable,
+    UnsupportedMedia,
+)
+
+log = logging.getLogger(__name__)
+
+# aiohttp's refusals, named as our IntakeError family names them; others by their reason phrase.
+CODES = {
+    400: BadRequest.default_code,
+    413: PayloadTooLarge.default_code,
+    415: UnsupportedMedia.default_code,
+    500: IntakeError.default_code,
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(error: IntakeError) -> web.Response:
+    headers = {}
+    if isinstance(error, StorageUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    return web.json_response(error.body(), status=error.status, headers=headers)
+
+
+def status_response(status: int, headers: dict[str, str] | None = None) -> web.Response:
+    """An error we did not raise ourselves, from its status alone (the reason phrase)."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    code = CODES.get(status) or reason.lower().replace(" ", "_").replace("-", "_")
+    body = {"error": {"code": code, "message": reason + "."}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except IntakeError as error:
+        return error_response(error)
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        # ReadOnlyError: a replica answered while Sentinel fails over; as transient as a timeout.
+        log.warning("storage unavailable during %s %s: %s", request.method, request.path, error)
+        return error_response(StorageUnavailable("Storage is unavailable; retry later."))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        allow = error.headers.get("Allow")
+        return status_response(error.status, {"Allow": allow} if allow else None)
+    except Exception:
+        # A bug or damaged data, never bad input: the trace goes to the log, not the client.
+        log.exception("internal error during %s %s", request.method, request.path)
+        return error_response(IntakeError("Something went wrong on our side; it is logged."))
+
+
+class JsonErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering what its parser refuses in the SPEC's shape."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # as aiohttp: too late for any answer
+            raise ConnectionError("The response was already started.")
+        if status >= 500:
+            log.error("internal error before routing", exc_info=exc)
+        else:  # hostile or broken clients: not worth a trace each
+            log.debug("refused by the HTTP parser: %s", message or exc)
+        response = status_response(status)
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """`web.AppRunner` whose connections answer parser errors with the SPEC's JSON body."""
+
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()
+        return JsonErrorServer(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=plain._loop,
+            **plain._kwargs,
+        )
