@@ -17,6 +17,7 @@ from aiohttp.hdrs import (
     CONTENT_TRANSFER_ENCODING,
     CONTENT_TYPE,
 )
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from channels import validate
@@ -123,7 +124,7 @@ async def _read_fields(request: web.Request) -> tuple[dict[str, str], list[Attac
         return _urlencoded(await request.read(), request.charset or "utf-8"), []
     except LookupError:  # an unknown charset, or a codec that is no text encoding (rot13)
         raise UnsupportedMedia("The body's charset is not one this server knows.") from None
-    except (ValueError, AssertionError, RuntimeError, zlib.error) as error:
+    except (ValueError, AssertionError, RuntimeError, zlib.error, HttpProcessingError) as error:
         # aiohttp's multipart reader says "no boundary", "truncated" or "unknown encoding" so
         raise BadRequest(f"The form body is malformed: {error}.", code="malformed_form") from None
 

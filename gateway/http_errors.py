@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -80,7 +80,28 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 class JsonErrorHandler(RequestHandler):
-    """aiohttp's connection handler, answering what its parser refuses in the SPEC's shape."""
+    """aiohttp's connection handler, answering in the SPEC's shape what its parser refuses and
+    what the app raises before its middleware runs (the router's `Expect` check)."""
+
+    async def _handle_request(
+        self,
+        request: BaseRequest,
+        start_time: float | None,
+        request_handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]],
+    ) -> tuple[web.StreamResponse, bool]:
+        async def json_errors(request: BaseRequest) -> web.StreamResponse:
+            expect = request.headers.get(hdrs.EXPECT)
+            if expect is not None and expect.lower() != "100-continue":
+                # aiohttp would answer text/plain, or fail on a value that is not UTF-8
+                return status_response(HTTPStatus.EXPECTATION_FAILED)
+            try:
+                return await request_handler(request)
+            except web.HTTPException as error:
+                if error.status < 400:
+                    raise
+                return status_response(error.status)
+
+        return await super()._handle_request(request, start_time, json_errors)
 
     def handle_error(
         self,
