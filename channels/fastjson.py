@@ -15,7 +15,7 @@ except ImportError:
     orjson = None  # type: ignore[assignment]
 
 
-def _no_constants(name: str) -> Any:
+def no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
@@ -26,7 +26,7 @@ def loads(data: bytes | str) -> Any:
     if orjson is not None:
         return orjson.loads(data)
     try:
-        return json.loads(data, parse_constant=_no_constants)
+        return json.loads(data, parse_constant=no_constants)
     except RecursionError:
         raise ValueError("nested too deeply") from None
 

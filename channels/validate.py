@@ -6,6 +6,7 @@ naming the field, so nothing that could break a later read is ever stored.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -16,6 +17,7 @@ from channels import fastjson
 from gateway.errors import BadRequest, InvalidField
 
 MAX_ID = 2**53  # the largest integer every JSON client reads exactly
+MAX_INT_TEXT = 2**64  # a provider's integer id fits 64 bits; a longer number is no id
 EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z: older provider times are bogus
 LATEST_AHEAD = 86_400.0  # provider clocks may run ahead, but not by more than a day
 # NUL breaks C-string consumers; lone surrogates cannot be encoded as UTF-8 (or stored).
@@ -63,7 +65,7 @@ def text(value: object, name: str, *, required: bool = False, allow_empty: bool 
         if required:
             raise InvalidField(f"'{name}' is required.", code="missing_field", field=name)
         return ""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_INT_TEXT:
         return str(value)
     if not isinstance(value, str):
         raise InvalidField(f"'{name}' must be a string.", field=name)
@@ -122,8 +124,17 @@ def json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object; NaN, Infinity, numbers beyond a double and deep nesting are malformed."""
     try:
         body = fastjson.loads(raw)
-    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
-        raise BadRequest(f"The body is not valid JSON: {error}.", code="malformed_json") from None
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+        body = _lenient(raw)
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", code="malformed_json")
     return body
+
+
+def _lenient(raw: bytes) -> Any:
+    """What orjson refuses, read again by the standard library: a lone surrogate escape is JSON,
+    so it is refused on its field (422) by `text`; NaN, Infinity and deep nesting stay malformed."""
+    try:
+        return json.loads(raw, parse_constant=fastjson.no_constants)
+    except (ValueError, RecursionError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.", code="malformed_json") from None
