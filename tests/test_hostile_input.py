@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -20,6 +21,7 @@ from bench.fuzzcases import Request
 from channels.signature import sign
 from routing.keys import Keys
 from tests.conftest import signed_sms
+from tests.helpers import Serve
 from tests.test_bad_input import snapshot
 
 SECRET = "sample-sms-secret"
@@ -283,3 +285,13 @@ async def test_hostile_input_gets_the_spec_error_and_changes_nothing(
     assert error["code"] == bad.code, error
     assert error.get("field") == bad.field, error
     assert snapshot(sync_redis, keys) == before
+
+
+def test_serve_answers_parser_errors_with_the_json_body(serve: Callable[..., Serve]) -> None:
+    """The acceptor processes of `serve` use the same runner as the in-process tests above."""
+    process = serve("--workers", "0")
+    process.wait_ready()
+    for bad in PARSER:
+        answer = fuzzcases.send("127.0.0.1", process.http_port, bad.request)
+        assert fuzzcases.check(answer) is None, (bad.id, answer)
+        assert (answer.status, json.loads(answer.body)["error"]["code"]) == (bad.status, bad.code)
