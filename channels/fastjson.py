@@ -15,11 +15,20 @@ except ImportError:
     orjson = None  # type: ignore[assignment]
 
 
+def no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def loads(data: bytes | str) -> Any:
-    """Parse JSON; malformed input raises ValueError (or UnicodeDecodeError) either way."""
+    """Parse JSON; malformed input raises ValueError (or UnicodeDecodeError) either way.
+
+    Both refuse NaN and Infinity and nesting that would exhaust the stack (orjson by itself)."""
     if orjson is not None:
         return orjson.loads(data)
-    return json.loads(data)
+    try:
+        return json.loads(data, parse_constant=no_constants)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def dumps(value: Any) -> str:

@@ -1,13 +1,10 @@
-"""Shared request reading for the HTTP channels: content types, JSON bodies, required fields."""
+"""Shared request reading for the HTTP channels: content types and size limits."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
-from channels import fastjson
-from channels.errors import BadRequest, InvalidField, PayloadTooLarge, UnsupportedMedia
+from channels.errors import PayloadTooLarge, UnsupportedMedia
 
 
 def require_type(request: web.Request, *allowed: str) -> str:
@@ -16,29 +13,6 @@ def require_type(request: web.Request, *allowed: str) -> str:
             f"Content-Type must be {' or '.join(allowed)}, not {request.content_type or 'empty'}."
         )
     return request.content_type
-
-
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        body = fastjson.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise BadRequest(f"The body is not valid JSON: {error}.", code="malformed_json") from None
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", code="malformed_json")
-    return body
-
-
-def text_field(
-    body: dict[str, Any], name: str, *, required: bool = True, allow_empty: bool = False
-) -> str:
-    value = body.get(name)
-    if value is None or (value == "" and not allow_empty):
-        if required:
-            raise InvalidField(f"'{name}' is required.", code="missing_field", field=name)
-        return ""
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidField(f"'{name}' must be a string.", field=name)
-    return str(value)
 
 
 def too_large(limit: int) -> PayloadTooLarge:

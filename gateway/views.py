@@ -36,25 +36,40 @@ def decoded(fields: Any) -> dict[str, str]:
     return {text(k): text(v) for k, v in dict(fields).items()}
 
 
-def rfc3339(ms: str | int | float | None) -> str | None:
-    if ms is None or ms == "":
+def rfc3339(ms: Any) -> str | None:
+    """Milliseconds as RFC 3339; a value no time can be read from is shown as unknown (null)."""
+    try:
+        moment = datetime.fromtimestamp(int(float(ms)) / 1000, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):  # None, "", "nan", 1e300, year 0
         return None
-    moment = datetime.fromtimestamp(int(float(ms)) / 1000, tz=UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _strings(raw: str | None) -> list[str]:
+    """A stored JSON list of strings (phones, e-mails); anything else reads as empty."""
+    try:
+        found = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [item for item in found if isinstance(item, str)] if isinstance(found, list) else []
 
 
 def contact_json(contact_id: str, fields: dict[str, str]) -> dict[str, Any]:
     return {
         "id": contact_id,
         "name": fields.get("n") or None,
-        "phones": json.loads(fields.get("ph", "[]")),
-        "emails": json.loads(fields.get("em", "[]")),
+        "phones": _strings(fields.get("ph")),
+        "emails": _strings(fields.get("em")),
         "owner": fields.get("ow") or None,
     }
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value else None
+def integer(value: Any) -> int | None:
+    """A stored integer (priority, case id); None when absent or unreadable."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def default_subject(contact: dict[str, Any], service_name: str) -> str:
@@ -77,7 +92,7 @@ def case_json(
         "channel": f.get("ch"),
         "service": f.get("sv"),
         "type": f.get("ty"),
-        "priority": _int(f.get("pr")),
+        "priority": integer(f.get("pr")),
         "subject": f.get("sj") or default_subject(contact, service_name),
         "contact": contact,
         "assignee": f.get("as") or None,
@@ -90,13 +105,21 @@ def case_json(
             "resolution_due": rfc3339(f.get("sd")),
             "paused": f.get("st") == "waiting",
         },
-        "related_case": _int(f.get("rc")),
+        "related_case": integer(f.get("rc")),
         "flags": [flag for flag in f.get("fl", "").split(",") if flag],
     }
 
 
+def _stored_entry(raw: str) -> dict[str, Any]:
+    try:
+        stored = json.loads(raw)
+    except ValueError:
+        stored = None
+    return stored if isinstance(stored, dict) else {"k": "unreadable"}
+
+
 def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
-    stored: dict[str, Any] = json.loads(raw)
+    stored = _stored_entry(raw)
     entry: dict[str, Any] = {"at": rfc3339(stored.pop("at", None))}
     kind = stored.get("k")
     if kind == "message" and "c" not in stored:
@@ -104,8 +127,8 @@ def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
     for key, value in stored.items():
         if key == "s":
             entry["subject" if kind == "message" else "status"] = value
-        elif key == "a":
-            entry["attachments"] = [_attachment(case_id, a) for a in value]
+        elif key == "a" and isinstance(value, list):
+            entry["attachments"] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
         elif key == "rcv":
             entry["received_at"] = rfc3339(value)
         else:
@@ -115,9 +138,9 @@ def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
 
 def _attachment(case_id: int, stored: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": stored["id"],
-        "name": stored["n"],
-        "type": stored["ty"],
-        "size": stored["sz"],
-        "url": f"/api/cases/{case_id}/attachments/{stored['id']}",
+        "id": stored.get("id"),
+        "name": stored.get("n", ""),
+        "type": stored.get("ty", "application/octet-stream"),
+        "size": stored.get("sz", 0),
+        "url": f"/api/cases/{case_id}/attachments/{stored.get('id')}",
     }

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 import redis
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from channels.signature import sign
 from gateway.config import Config, load_config
 from gateway.http.app import build_app
+from gateway.http.errors import AppRunner
 from gateway.process.embedded import EmbeddedValkey
 from routing.keys import Keys
 from tests.helpers import SAMPLE_CONFIG, Serve
@@ -115,3 +117,18 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Serve]]:
     yield start
     for process in started:
         process.kill()
+
+
+class JsonErrorTestServer(TestServer):
+    """The test server with the acceptor's runner, so parser errors get the JSON body too."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return AppRunner(self.app, **kwargs)
+
+
+@pytest.fixture
+async def edge(aiohttp_client: Any, redis_url: str, keys: Keys, config: Config) -> TestClient:
+    """The sample-config gateway as the acceptor serves it (parser errors included)."""
+    server = JsonErrorTestServer(build_app(config, redis_url, keys))
+    client: TestClient = await aiohttp_client(server)
+    return client

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels import validate
 from channels.errors import ConfigError, InvalidField
 from channels.message import CHANNELS, InboundMessage
 from channels.phones import normalize
@@ -47,26 +48,26 @@ async def reload_config(request: web.Request) -> web.Response:
 
 def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
     channel = body.get("channel")
-    if channel not in CHANNELS:
+    if not isinstance(channel, str) or channel not in CHANNELS:
         raise InvalidField(f"'channel' must be one of {', '.join(CHANNELS)}.", field="channel")
-    sender = str(body.get("from") or "")
+    sender = validate.text(body.get("from"), "from")
     is_mail = "@" in sender
-    to = str(body.get("to") or "")
+    to = validate.text(body.get("to"), "to")
     region = runtime.config.default_region
     fields = body.get("fields") or {}
     if not isinstance(fields, dict):
         raise InvalidField("'fields' must be an object.", field="fields")
     return InboundMessage(
-        channel=str(channel),
+        channel=channel,
         dedupe_scope="explain",
         delivery_id=None,
         sender_phone="" if is_mail or not sender else normalize(sender, region),
         sender_email=sender.lower() if is_mail else "",
         to=to.lower() if "@" in to else (normalize(to, region) if to else ""),
-        subject=str(body.get("subject") or ""),
-        text=str(body.get("text") or ""),
-        form=str(body.get("form") or ""),
-        fields={str(k): str(v) for k, v in fields.items()},
+        subject=validate.text(body.get("subject"), "subject"),
+        text=validate.text(body.get("text"), "text"),
+        form=validate.text(body.get("form"), "form"),
+        fields={k: validate.text(v, f"fields.{k}") for k, v in fields.items()},
     )
 
 
@@ -87,12 +88,13 @@ async def explain(request: web.Request) -> web.Response:
 
 
 async def _explain_case(runtime: Runtime, raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-        raise InvalidField("'case_id' must be a positive integer.", field="case_id")
-    case = await runtime.store.case(raw, timeline=False)
+    case_id = validate.body_id(raw, "case_id")
+    case = await runtime.store.case(case_id, timeline=False)
     contact = case["contact"].get("id") or ""
-    found = await runtime.scripts.explain(now_ms(), case["service"], case["channel"], contact, raw)
-    head = {"case_id": raw, "status": case["status"], "assignee": case["assignee"]}
+    found = await runtime.scripts.explain(
+        now_ms(), case["service"], case["channel"], contact, case_id
+    )
+    head = {"case_id": case_id, "status": case["status"], "assignee": case["assignee"]}
     head |= {"service": case["service"], "type": case["type"], "priority": case["priority"]}
     return {**head, "rule": None, **_outcome(runtime, found, case["channel"])}
 

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from channels.errors import IntakeError, PayloadTooLarge, StorageUnavailable, UnsupportedMedia
+from channels.errors import StorageUnavailable
 from gateway.config import Config
 from gateway.http import admin, hooks, metrics
 from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
-from gateway.http.errors import error_body, status_of
+from gateway.http.errors import error_middleware
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.state import Runtime
@@ -27,48 +25,7 @@ from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
 from routing.keys import Keys
 
-log = logging.getLogger(__name__)
-
 MAX_BODY = 25 * 1024 * 1024  # web forms with attachments; hooks check their own smaller limits
-
-# aiohttp's own refusals, named as our IntakeError family names them.
-CODES = {413: PayloadTooLarge.default_code, 415: UnsupportedMedia.default_code}
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error_response(error: IntakeError) -> web.Response:
-    headers = {}
-    if isinstance(error, StorageUnavailable):
-        headers["Retry-After"] = str(error.retry_after)
-    return web.json_response(error_body(error), status=status_of(error), headers=headers)
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except IntakeError as error:
-        return error_response(error)
-    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
-        # ReadOnlyError: a replica answered while Sentinel fails over; as transient as a timeout.
-        log.warning("storage unavailable during %s %s: %s", request.method, request.path, error)
-        return error_response(StorageUnavailable("Storage is unavailable; retry later."))
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        code = CODES.get(error.status) or error.reason.lower().replace(" ", "_")
-        body = {"error": {"code": code, "message": error.reason + "."}}
-        return web.json_response(body, status=error.status, headers=_allowed(error))
-    except Exception:
-        # A bug or damaged data, never bad input: the trace goes to the log, not the client.
-        log.exception("internal error during %s %s", request.method, request.path)
-        return error_response(IntakeError("Something went wrong on our side; it is logged."))
-
-
-def _allowed(error: web.HTTPException) -> dict[str, str]:
-    allow = error.headers.get("Allow")
-    return {"Allow": allow} if allow else {}
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.http.app import build_app
+from gateway.http.errors import AppRunner
 from gateway.process.options import (
     SHUTDOWN_TIMEOUT,
     add_config_options,
@@ -33,7 +34,7 @@ async def run_app(config: Config) -> None:
     # No access log: formatting a line per request cost ~15 % of the intake path (bench/intake.py);
     # every stored message is counted in /metrics and logged at DEBUG by the intake.
     app = build_app(config, config.redis_url)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    runner = AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
     await runner.setup()  # enters the cleanup contexts: Redis client, SMTP server, singletons
     try:
         host, port = config.http

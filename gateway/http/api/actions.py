@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
 from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
@@ -32,6 +33,9 @@ REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "at_capacity": (Conflict, "The operator has no room for this case."),
     "already_assigned": (Conflict, "The case is already with that operator."),
 }
+
+
+LATEST_UNTIL = 32_503_680_000.0  # 3000-01-01: later resume times render badly and mean nothing
 
 
 def now_ms() -> int:
@@ -71,7 +75,7 @@ def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
         return ""
     if not isinstance(value, str) or (required and not value.strip()):
         raise InvalidField(f"'{name}' must be a non-empty string.", field=name)
-    return value
+    return validate.storable(value, name)
 
 
 async def accept(request: web.Request) -> web.Response:
@@ -98,12 +102,16 @@ def _until(body: dict[str, Any]) -> int | None:
     raw = body.get("until")
     if raw is None:
         return None
+    if not isinstance(raw, str):
+        raise InvalidField("'until' must be an RFC 3339 time.", field="until")
     try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidField("'until' must be an RFC 3339 time.", field="until") from None
     if moment.tzinfo is None:
         raise InvalidField("'until' needs a time zone (Z or +hh:mm).", field="until")
+    if not validate.EARLIEST <= moment.timestamp() <= LATEST_UNTIL:
+        raise InvalidField("'until' must be between 2000 and 2999.", field="until")
     return int(moment.timestamp() * 1000)
 
 
@@ -157,9 +165,7 @@ async def set_owner(request: web.Request) -> web.Response:
     body = await json_body(request)
     if "owner" not in body:
         raise InvalidField("'owner' is required.", code="missing_field", field="owner")
-    owner = body["owner"]
-    if owner is not None and owner not in runtime.config.routing.operators:
-        raise InvalidField(f"There is no operator '{owner}'.", field="owner")
+    owner = validate.choice(body["owner"], "owner", runtime.config.routing.operators)
     try:
         await runtime.scripts.set_owner(now_ms(), contact_id, _acting(who), owner)
     except RoutingRefused as error:

@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from channels import validate
 from channels.errors import BadRequest, InvalidField, NotFound
-from channels.http import parse_json_object, require_type
+from channels.http import require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.http.auth import actor
@@ -22,32 +23,34 @@ MAX_PAGE = 200
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     require_type(request, "application/json")
-    return parse_json_object(await request.read())
+    return validate.json_object(await request.read())
 
 
 def case_id_of(request: web.Request) -> int:
-    raw = request.match_info["case_id"]
-    if not raw.isdigit() or int(raw) < 1:
-        raise NotFound(f"There is no case {raw}.", code="case_not_found")
-    return int(raw)
+    found = validate.positive_id(request.match_info["case_id"])
+    if found is None:
+        raise NotFound("There is no such case.", code="case_not_found")
+    return found
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    found = validate.positive_id(raw)
+    if found is None or not low <= found <= high:
         raise InvalidField(f"'{name}' must be a whole number from {low} to {high}.", field=name)
-    return int(raw)
+    return found
 
 
 def _cursor(request: web.Request) -> int | None:
     raw = request.query.get("cursor", "")
     if raw == "":
         return None
-    if not raw.isdigit():
+    found = validate.positive_id(raw)
+    if found is None:
         raise BadRequest("The cursor is not one this server gave out.", code="bad_cursor")
-    return int(raw)
+    return found
 
 
 async def list_cases(request: web.Request) -> web.Response:
@@ -74,10 +77,10 @@ async def get_case(request: web.Request) -> web.Response:
 
 async def get_attachment(request: web.Request) -> web.Response:
     runtime, _ = actor(request)
-    raw = request.match_info["n"]
-    if not raw.isdigit():
-        raise NotFound(f"There is no attachment {raw}.", code="attachment_not_found")
-    meta, data = await runtime.store.attachment(case_id_of(request), int(raw))
+    n = validate.positive_id(request.match_info["n"])
+    if n is None:
+        raise NotFound("There is no such attachment.", code="attachment_not_found")
+    meta, data = await runtime.store.attachment(case_id_of(request), n)
     disposition = f"attachment; filename*=UTF-8''{quote(meta['name'], safe='')}"
     return web.Response(
         body=data, content_type=meta["type"], headers={"Content-Disposition": disposition}
@@ -88,32 +91,27 @@ def _manual_message(runtime: Runtime, body: dict[str, Any], key: str | None) -> 
     contact = body.get("contact")
     if not isinstance(contact, dict):
         raise InvalidField("'contact' must be an object.", code="missing_field", field="contact")
-    phone, email = str(contact.get("phone") or ""), str(contact.get("email") or "")
+    phone = validate.text(contact.get("phone"), "contact.phone").strip()
+    email = validate.text(contact.get("email"), "contact.email").strip()
     if not phone and not email:
         raise InvalidField("The contact needs a phone or an e-mail.", field="contact.phone")
-    text = body.get("text")
-    if not isinstance(text, str) or not text:
-        raise InvalidField("'text' is required.", code="missing_field", field="text")
     return InboundMessage(
         channel="phone",
         dedupe_scope="api",
-        delivery_id=key,
+        delivery_id=validate.idempotency_key(key),
         sender_phone=normalize(phone, runtime.config.default_region) if phone else "",
         sender_email=email,
-        sender_name=str(contact.get("name") or ""),
-        text=text,
-        subject=str(body.get("subject") or ""),
+        sender_name=validate.text(contact.get("name"), "contact.name"),
+        text=validate.text(body.get("text"), "text", required=True, allow_empty=False),
+        subject=validate.text(body.get("subject"), "subject"),
         threading="new",
     )
 
 
 def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage) -> Decision:
     config = runtime.config
-    service, type_ = body.get("service"), body.get("type")
-    if service is not None and service not in config.routing.services:
-        raise InvalidField(f"There is no service '{service}'.", field="service")
-    if type_ is not None and type_ not in config.routing.types:
-        raise InvalidField(f"There is no case type '{type_}'.", field="type")
+    service = validate.choice(body.get("service"), "service", config.routing.services)
+    type_ = validate.choice(body.get("type"), "type", config.routing.types)
     ruled = decide(config.routing, msg)
     chosen_type = type_ or ruled.type
     priority = config.routing.types[chosen_type] if type_ else ruled.priority
