@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels import fastjson, sms, webform
+from channels.http import media_type
 from gateway.app_keys import RUNTIME
 
 
@@ -18,7 +19,7 @@ async def sms_hook(request: web.Request) -> web.Response:
 
 def _wants_json(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
-    if request.content_type == "application/json":
+    if media_type(request) == "application/json":
         return "text/html" not in accept
     return "application/json" in accept and "text/html" not in accept
 
