@@ -114,8 +114,12 @@ def json_form(n: int) -> bytes:
     return http_request("/forms/contact", body, "application/json")
 
 
-def multipart_form(n: int, attachment: bytes) -> bytes:
-    boundary = "bench7MA4YWxkTrZu0gW"
+def multipart_form(
+    n: int,
+    attachment: bytes,
+    boundary: str = "bench7MA4YWxkTrZu0gW",
+    headers: Sequence[tuple[str, str]] = (("Accept", "application/json"),),
+) -> bytes:
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in form_fields(n).items()
@@ -126,11 +130,14 @@ def multipart_form(n: int, attachment: bytes) -> bytes:
     ).encode()
     body = b"".join(parts) + file_head + attachment + f"\r\n--{boundary}--\r\n".encode()
     return http_request(
-        "/forms/contact",
-        body,
-        f"multipart/form-data; boundary={boundary}",
-        ("Accept", "application/json"),
+        "/forms/contact", body, f"multipart/form-data; boundary={boundary}", *headers
     )
+
+
+def browser_multipart(n: int, attachment: bytes) -> bytes:
+    """A browser's multipart post: like every browser, a new boundary for every submission."""
+    boundary = f"----WebKitFormBoundary{random.Random(n).getrandbits(64):016x}"
+    return multipart_form(n, attachment, boundary, BROWSER_HEADERS)
 
 
 class RequestSource(Protocol):

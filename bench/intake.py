@@ -31,6 +31,7 @@ from bench.common import (
     Server,
     SignedSms,
     browser_form,
+    browser_multipart,
     cpu_seconds,
     descendants,
     json_form,
@@ -52,12 +53,13 @@ from routing.keys import Keys
 CONNECTIONS = (16, 64)
 OPEN_LOOP_CONNECTIONS = 64
 ATTACHMENT = os.urandom(20 * 1024)
+SMALL_ATTACHMENT = os.urandom(2 * 1024)  # a browser's multipart form with a small screenshot
 SMS_THROUGHPUT_TARGET = 0.5  # x floor
 P99_TARGET = 3.0  # x floor's p99 at half the floor's saturating rate
 BYTES_PER_CASE_TARGET = 1024
 FORM_THROUGHPUT_TARGET = 0.7  # x floor
 FORM_P99_TARGET = 1.5  # x signed SMS's p99, closed loop, same connections
-FORMS = ("form-browser-303", "form-urlencoded", "form-json")
+FORMS = ("form-browser-303", "form-urlencoded", "form-json", "form-browser-mpart")
 KEPT_UP = 0.97  # open loop: a server answering less than this share of the offered rate fell behind
 
 
@@ -102,6 +104,10 @@ def json_form_source(run_id: str) -> RequestSource:
     return Cycle([json_form(n) for n in range(1000)])
 
 
+def browser_multipart_source(run_id: str) -> RequestSource:
+    return Cycle([browser_multipart(n, SMALL_ATTACHMENT) for n in range(1000)])
+
+
 def multipart_source(run_id: str) -> RequestSource:
     return Cycle([multipart_form(n, ATTACHMENT) for n in range(50)])
 
@@ -114,6 +120,7 @@ TARGETS = [
     Target("form-urlencoded", urlencoded_source, floor="floor"),
     Target("form-browser-303", browser_source, floor="floor"),
     Target("form-json", json_form_source, floor="floor"),
+    Target("form-browser-mpart", browser_multipart_source, floor="floor"),
     Target("form-multipart-20k", multipart_source, floor="floor-20k"),
 ]
 
