@@ -457,7 +457,7 @@ def form_verdicts(bench: Bench) -> None:
             p99, sms_p99 = med(bench, name, c, "p99_ms"), med(bench, "sms", c, "p99_ms")
             met = rate >= FORM_THROUGHPUT_TARGET and p99 <= FORM_P99_TARGET * sms_p99
             print(
-                f"    {name:<17} {c:>3} conns: {rate:.2f} x floor, p99 {p99:.2f} / {sms_p99:.2f} ms"
+                f"    {name:<18} {c:>3} conns: {rate:.2f} x floor, p99 {p99:.2f} / {sms_p99:.2f} ms"
                 f" = {p99 / sms_p99:.2f}x  {verdict(met)}"
             )
 
