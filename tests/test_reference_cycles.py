@@ -2,7 +2,7 @@
 
 Garbage that only the cycle collector can free makes it run more often and for longer, in the
 middle of other requests: a raised `HTTPSeeOther` (its traceback's frames hold the request) left
-~37 objects per browser post and cost the web form half its throughput (bench/intake.py). Counted
+~37 objects per browser post and cost the web form ~40 % of its rate (bench/intake.py). Counted
 with `gc.DEBUG_SAVEALL` over real requests to the real application and Valkey.
 """
 
