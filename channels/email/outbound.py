@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
-from channels.email.subject import reply_subject
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,7 @@ class Reply:
     sender_name: str
     to: str
     cc: tuple[str, ...]
-    subject: str  # the case's subject, without any tag or prefix
-    tag: str  # the rendered case tag, e.g. "[Case #42]"
+    subject: str  # as sent: `SubjectTag.reply_subject` puts the case tag in it exactly once
     text: str
     message_id: str  # "<...@...>", one the gateway recognizes on the answer
     in_reply_to: str = ""  # the last customer mail's Message-ID
@@ -52,7 +50,7 @@ def build(reply: Reply) -> EmailMessage:
     mail["To"] = reply.to
     if reply.cc:
         mail["Cc"] = ", ".join(reply.cc)
-    mail["Subject"] = reply_subject(reply.subject, reply.tag)
+    mail["Subject"] = reply.subject
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = reply.message_id
     if reply.in_reply_to:
