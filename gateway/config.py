@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import phonenumbers
 
 from gateway.errors import ConfigError
+from routing.constants import CHANNELS as CHANNELS  # re-exported; the Lua library shares it
 
-CHANNELS = ("phone", "chat", "email", "sms", "webform")
 PRESENCES = ("available", "away", "offline")
 
 
