@@ -136,6 +136,6 @@ class Scripts:
 
 
 def _lacks_functions(error: ResponseError) -> bool:
-    """Redis < 7 answers "unknown command 'FUNCTION'" (or 'FCALL', 'FCALL_RO')."""
-    text = str(error).lower()
-    return text.startswith("unknown command") and ("'function'" in text or "'fcall" in text)
+    """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""
+    command = str(error).lower().partition(", with args")[0]
+    return command.startswith("unknown command") and ("function" in command or "fcall" in command)
