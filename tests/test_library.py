@@ -19,7 +19,7 @@ from routing.keys import Keys
 from routing.library import build
 from routing.scripts import FunctionsUnsupported, RoutingRefused, Scripts
 from tests.conftest import SAMPLE
-from tests.valkey_servers import wait_until, free_port, start_valkey
+from tests.valkey_servers import free_port, start_valkey, wait_until
 
 ONE_OPERATOR = {
     "operators": {"a": {"total": 2, "caps": {"sms": 2}}},
