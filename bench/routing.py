@@ -95,9 +95,10 @@ async def timed(work: Callable[[], Awaitable[object]]) -> float:
 
 async def assignment_cost(client: aioredis.Redis, directory: Path, operators: int) -> float:
     """Median time to store and route one case; nobody fills up (capacity is ample)."""
-    bench = Bench(client, write_config(directory, operators, capacity=10_000), f"ba{operators}:")
+    config = write_config(directory, operators, capacity=10_000)
+    bench = Bench(client, config, f"{{ba{operators}}}:")
     await bench.start()
-    for _ in range(200):  # warm up: scripts loaded, connections open
+    for _ in range(200):  # warm up: library loaded, connections open
         await bench.arrive()
     samples = [await timed(bench.arrive) for _ in range(REPS)]
     await bench.cleanup()
@@ -106,7 +107,7 @@ async def assignment_cost(client: aioredis.Redis, directory: Path, operators: in
 
 async def drain_cost(client: aioredis.Redis, directory: Path, queued: int) -> float:
     """Median time of a resolve that frees one operator and hands them the best queued case."""
-    bench = Bench(client, write_config(directory, 10, capacity=1), f"bd{queued}:")
+    bench = Bench(client, write_config(directory, 10, capacity=1), f"{{bd{queued}}}:")
     await bench.start()
     held = [await bench.arrive() for _ in range(10)]  # everyone full
     for _ in range(queued):

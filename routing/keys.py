@@ -1,9 +1,9 @@
-"""Every Redis key the product uses, built from one prefix.
+"""Every Redis key the product uses, built from one prefix that is a hash tag: `{ig}:`.
 
     {p}seq:case           string   last case id (INCR; ids are never reused)
     {p}seq:contact        string   last contact number (contact id = "c<n>")
     {p}seq:assign         string   assignment sequence: orders "oldest last assignment"
-    {p}case:<id>          hash     one case (short field names, see routing/lua.py)
+    {p}case:<id>          hash     one case (short field names, see routing/lua/lib.lua)
     {p}tl:<id>            list     the case's timeline, one compact JSON entry each
     {p}att:<id>:<n>       string   bytes of attachment n of case <id>
     {p}ex:<id>            set      operators excluded from case <id> (declined, let expire)
@@ -13,119 +13,186 @@
     {p}ix:email           hash     lower-cased address -> contact id
     {p}dd:<scope>:<id>    string   answer of a delivery already stored (TTL: DEDUPE_TTL)
     {p}st:<status>        zset     case ids in that status (score = id): listing by status
-    {p}q:<svc>:<channel>  zset     queued cases; score = priority * 1e13 + arrival ms
+    {p}q:<svc>:<channel>  zset     queued cases; score: routing/constants.py PRIORITY_SCALE
     {p}op:<op>            hash     pr presence, ct/c:<ch> capacity, lt/l:<ch> load, la seq
     {p}op:<op>:cases      set      the operator's cases assigned, in progress or waiting
     {p}op:<op>:svcs       set      services the operator is a member of
     {p}svc:<svc>:ops      set      members of the service
-    {p}pool:<svc>:<ch>    zset     members available with room in <ch>; score = utilisation
-                                   quantized * 2^33 + last assignment seq (ties: smallest id)
+    {p}pool:<svc>:<ch>    zset     members available with room in <ch>; score: utilisation,
+                                   then last assignment seq (routing/constants.py)
     {p}offers             zset     case ids with an open offer, score = expiry ms
     {p}resumes            zset     waiting case ids with a resume time, score = that ms
-    {p}cfg                hash     routing config for scripts: ot:<ch> offer ms, sticky:<svc>
+    {p}cfg                hash     routing config for functions: ot:<ch> offer ms, sticky:<svc>
     {p}ev:<op>            stream   the operator's live events (SSE), capped
     {p}ops                set      every operator id the running config knows
     {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
 
-Scripts build the per-case and per-operator keys from the prefix because those ids are only
-known inside the script; this requires a non-clustered Redis/Valkey (as SPEC section 2 states).
+The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
+generated from them (routing/library.py).
+
+KEYS of a Lua function: the prefix itself (the base key) followed by every FIXED key, in
+FIXED's order. The per-case, per-contact and per-operator keys cannot be passed in KEYS: their
+ids are only known inside the function (a case id from INCR, the operator picked from a pool,
+the cases found in a set). The function builds them from the base key, so they carry the same
+hash tag and live in the same slot as every declared key. That is why one function works on a
+single node, behind Sentinel and on Redis Cluster alike; the price is that one deployment lives
+in one slot, i.e. on one cluster node (a second deployment prefix may live on another).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 DEDUPE_TTL = 3 * 24 * 3600  # providers retry for hours, never for days
-EVENTS_MAXLEN = 1000
+
+# Keys with a fixed name: attribute name -> suffix after the prefix. Passed in KEYS.
+FIXED = {
+    "case_seq": "seq:case",
+    "contact_seq": "seq:contact",
+    "assign_seq": "seq:assign",
+    "phone_index": "ix:phone",
+    "email_index": "ix:email",
+    "offers": "offers",
+    "resumes": "resumes",
+    "routing_config": "cfg",
+    "operators": "ops",
+    "config_version": "cfgver",
+}
+
+# Keys named after ids: builder name -> suffix, one `{}` per id.
+PER_ID = {
+    "case": "case:{}",
+    "timeline": "tl:{}",
+    "attachment": "att:{}:{}",
+    "excluded": "ex:{}",
+    "contact": "ct:{}",
+    "contact_cases": "ct:{}:cases",
+    "dedupe": "dd:{}:{}",
+    "status": "st:{}",
+    "queue": "q:{}:{}",
+    "operator": "op:{}",
+    "operator_cases": "op:{}:cases",
+    "operator_services": "op:{}:svcs",
+    "service_members": "svc:{}:ops",
+    "pool": "pool:{}:{}",
+    "events": "ev:{}",
+    "lease": "lease:{}",
+}
+
+# A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
+_TAGGED = re.compile(r"\{[^{}]+\}")
 
 
 @dataclass(frozen=True)
 class Keys:
-    prefix: str = "ig:"
+    prefix: str = "{ig}:"
+
+    def __post_init__(self) -> None:
+        if not _TAGGED.match(self.prefix):
+            raise ValueError(f"key prefix {self.prefix!r} must start with a hash tag: '{{ig}}:'")
+
+    @property
+    def function_keys(self) -> list[str]:
+        """KEYS of every Lua function: the base key, then the FIXED keys in order."""
+        return [self.prefix, *(self.prefix + suffix for suffix in FIXED.values())]
+
+    def _fixed(self, name: str) -> str:
+        return self.prefix + FIXED[name]
+
+    def _per_id(self, name: str, *ids: int | str) -> str:
+        return self.prefix + PER_ID[name].format(*ids)
 
     @property
     def case_seq(self) -> str:
-        return f"{self.prefix}seq:case"
+        return self._fixed("case_seq")
 
     @property
     def contact_seq(self) -> str:
-        return f"{self.prefix}seq:contact"
+        return self._fixed("contact_seq")
 
     @property
     def assign_seq(self) -> str:
-        return f"{self.prefix}seq:assign"
+        return self._fixed("assign_seq")
 
     @property
     def phone_index(self) -> str:
-        return f"{self.prefix}ix:phone"
+        return self._fixed("phone_index")
 
     @property
     def email_index(self) -> str:
-        return f"{self.prefix}ix:email"
+        return self._fixed("email_index")
 
     @property
     def offers(self) -> str:
-        return f"{self.prefix}offers"
+        return self._fixed("offers")
 
     @property
     def resumes(self) -> str:
-        return f"{self.prefix}resumes"
+        return self._fixed("resumes")
+
+    @property
+    def routing_config(self) -> str:
+        return self._fixed("routing_config")
 
     @property
     def operators(self) -> str:
-        return f"{self.prefix}ops"
+        return self._fixed("operators")
 
     @property
     def config_version(self) -> str:
-        return f"{self.prefix}cfgver"
+        return self._fixed("config_version")
 
     @property
     def reload_channel(self) -> str:
-        return f"{self.prefix}reload"
+        return f"{self.prefix}reload"  # a pub/sub channel, not a key: no function touches it
 
     def case(self, case_id: int | str) -> str:
-        return f"{self.prefix}case:{case_id}"
+        return self._per_id("case", case_id)
 
     def timeline(self, case_id: int | str) -> str:
-        return f"{self.prefix}tl:{case_id}"
+        return self._per_id("timeline", case_id)
 
     def attachment(self, case_id: int | str, n: int | str) -> str:
-        return f"{self.prefix}att:{case_id}:{n}"
+        return self._per_id("attachment", case_id, n)
+
+    def excluded(self, case_id: int | str) -> str:
+        return self._per_id("excluded", case_id)
 
     def contact(self, contact_id: str) -> str:
-        return f"{self.prefix}ct:{contact_id}"
+        return self._per_id("contact", contact_id)
 
     def contact_cases(self, contact_id: str) -> str:
-        return f"{self.prefix}ct:{contact_id}:cases"
+        return self._per_id("contact_cases", contact_id)
 
     def dedupe(self, scope: str, delivery_id: str) -> str:
-        return f"{self.prefix}dd:{scope}:{delivery_id}"
+        return self._per_id("dedupe", scope, delivery_id)
 
     def status(self, status: str) -> str:
-        return f"{self.prefix}st:{status}"
+        return self._per_id("status", status)
 
     def queue(self, service: str, channel: str) -> str:
-        return f"{self.prefix}q:{service}:{channel}"
+        return self._per_id("queue", service, channel)
 
     def operator(self, operator_id: str) -> str:
-        return f"{self.prefix}op:{operator_id}"
+        return self._per_id("operator", operator_id)
 
     def operator_cases(self, operator_id: str) -> str:
-        return f"{self.prefix}op:{operator_id}:cases"
+        return self._per_id("operator_cases", operator_id)
 
     def operator_services(self, operator_id: str) -> str:
-        return f"{self.prefix}op:{operator_id}:svcs"
+        return self._per_id("operator_services", operator_id)
 
     def service_members(self, service: str) -> str:
-        return f"{self.prefix}svc:{service}:ops"
+        return self._per_id("service_members", service)
 
     def pool(self, service: str, channel: str) -> str:
-        return f"{self.prefix}pool:{service}:{channel}"
+        return self._per_id("pool", service, channel)
 
     def events(self, operator_id: str) -> str:
-        return f"{self.prefix}ev:{operator_id}"
+        return self._per_id("events", operator_id)
 
     def lease(self, name: str) -> str:
-        return f"{self.prefix}lease:{name}"
+        return self._per_id("lease", name)

@@ -44,7 +44,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def keys(redis_url: str) -> Iterator[Keys]:
     """A key prefix of this test's own; its keys are removed afterwards (never FLUSHDB)."""
-    found = Keys(prefix=f"t{uuid.uuid4().hex[:10]}:")
+    found = Keys(prefix=f"{{t{uuid.uuid4().hex[:10]}}}:")
     yield found
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"{found.prefix}*", count=1000):

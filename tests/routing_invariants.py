@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from channels.message import CHANNELS, InboundMessage
 from gateway.config import Config, load_config
 from gateway.intake import Intake
+from routing.constants import PRIORITY_SCALE
 from routing.errors import RoutingRefused
 from routing.keys import Keys
 from routing.rules import Decision
@@ -114,6 +115,10 @@ def snapshot(client: redis.Redis, prefix: str) -> Snapshot:
     return snap
 
 
+def queue_score(case: dict[str, str]) -> int:
+    return int(case["pr"]) * PRIORITY_SCALE + int(case["ca"])
+
+
 def problems(client: redis.Redis, prefix: str, *, check_exclusions: bool = True) -> list[str]:
     """Every broken invariant, as sentences; empty when routing state is consistent."""
     return problems_in(snapshot(client, prefix), check_exclusions=check_exclusions)
@@ -163,7 +168,7 @@ def _case_problems(snap: Snapshot, cid: int, case: dict[str, str], exclusions: b
     if st == "queued":
         if assignee or holders or queues != [(case["sv"], case["ch"])]:
             found.append(f"case {cid}: queued with {assignee=} {holders=} {queues=}")
-        elif snap.queues[case["sv"], case["ch"]][cid] != int(case["pr"]) * 1e13 + int(case["ca"]):
+        elif snap.queues[case["sv"], case["ch"]][cid] != queue_score(case):
             found.append(f"case {cid}: queue position is not priority then arrival")
     elif st in OPEN and (holders != [assignee] or queues):
         found.append(f"case {cid}: {st} for {assignee} but held by {holders}, queued in {queues}")

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import redis
 
+from routing.keys import Keys
 from tests.helpers import Serve, get_json
 from tests.http_load import call, run_http_worker
 from tests.routing_invariants import assert_invariants, capacity_breaches
 from tests.test_routing_concurrency import CONFIG, _config_text
+
+DEFAULT = Keys()  # what `serve` uses
 
 CLIENTS = 4
 ARRIVALS = 120  # per client process
@@ -40,7 +43,7 @@ def test_two_acceptors_never_overload_or_double_assign(
 
     def sample() -> None:
         while not stop.is_set():
-            breaches.extend(capacity_breaches(client, "ig:", sorted(tokens)))
+            breaches.extend(capacity_breaches(client, DEFAULT.prefix, sorted(tokens)))
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -62,8 +65,8 @@ def test_two_acceptors_never_overload_or_double_assign(
     assert statuses[200] >= CLIENTS * ARRIVALS, statuses
     assert len({pid for r in results for pid in r["pids"]}) == 2, results
     assert not breaches, breaches[:10]
-    assert_invariants(client, "ig:")
-    assert int(client.get("ig:seq:case") or 0) > 0
+    assert_invariants(client, DEFAULT.prefix)
+    assert int(client.get(DEFAULT.case_seq) or 0) > 0
     assert get_json(gateway.base_url + "/readyz")[0] == 200
     assert gateway.stop() == 0
     client.close()

@@ -136,7 +136,7 @@ class RoutingMachine(RuleBasedStateMachine):
     def __init__(self, url: str, configs: tuple[Config, Config]) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.keys = Keys(f"h{uuid.uuid4().hex[:10]}:")
+        self.keys = Keys(f"{{h{uuid.uuid4().hex[:10]}}}:")
         self.client = aioredis.Redis.from_url(url)
         self.redis = redis.Redis.from_url(url)
         self.scripts = Scripts(self.client, self.keys)

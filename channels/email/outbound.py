@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
 
-
 @dataclass(frozen=True)
 class Relay:
     host: str

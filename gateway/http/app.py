@@ -47,6 +47,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
         runtime = Runtime.create(config, client, keys or Keys())
+        await runtime.scripts.load()  # FunctionsUnsupported on Redis < 7, reported by the acceptor
         await sync.apply(runtime.scripts, config.routing, config.version)
         app[RUNTIME] = runtime
         follower = asyncio.create_task(follow_reloads(app), name="config follower")

@@ -24,6 +24,7 @@ from gateway.process.options import (
     child_config,
     format_host_port,
 )
+from routing.scripts import FunctionsUnsupported
 
 log = logging.getLogger("gateway.process.acceptor")  # not __main__ under `python -m`
 
@@ -75,7 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = child_config(parser, argv)
     if config is None:
         return 1
-    run(run_app(config))
+    try:
+        run(run_app(config))
+    except FunctionsUnsupported as error:  # one clear line, not a trace: upgrade the server
+        log.error("cannot start: %s", error)
+        return 1
     return 0
 
 

@@ -12,7 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.errors import PayloadTooLarge, StorageUnavailable
+from channels.errors import PayloadTooLarge, StorageUnavailable
 
 log = logging.getLogger(__name__)
 

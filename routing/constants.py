@@ -1,0 +1,17 @@
+"""Numbers and names that both Python and the Lua library rely on, defined here only.
+
+routing/library.py writes them into the Lua source it loads, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from channels.message import CHANNELS as CHANNELS  # the normalized message defines them
+
+EVENTS_MAXLEN = 1000  # each operator's event stream is capped near this many entries (XADD ~)
+
+# Queue score: priority * PRIORITY_SCALE + arrival ms (ms stay below 1e13 until the year 2286).
+PRIORITY_SCALE = 10**13
+# Pool score: utilisation quantized to 1 / UTIL_SCALE, times SEQ_SCALE, plus the last
+# assignment sequence; 1e6 * 2^33 stays below 2^53, so the score is an exact double.
+UTIL_SCALE = 1_000_000
+SEQ_SCALE = 2**33

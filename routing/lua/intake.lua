@@ -1,0 +1,134 @@
+-- intake(now, message JSON, timeline entry JSON without "at", attachment bytes...): store one
+-- inbound message (gateway/intake.py builds the JSON): dedupe, contact, thread, case, route.
+local A, m  -- this call's arguments and decoded message
+
+local function answer(cid, contact)
+  return cjson.encode({case_id = tonumber(cid), contact_id = contact,
+    assignee = redis.call('HGET', K.case(cid), 'as') or cjson.null,
+    status = redis.call('HGET', K.case(cid), 'st')})
+end
+
+local function add_identity(contact, field, index, value)
+  if value == '' then return end
+  if redis.call('HSETNX', index, value, contact) == 0 then return end
+  local list = cjson.decode(redis.call('HGET', K.contact(contact), field) or '[]')
+  table.insert(list, value)
+  redis.call('HSET', K.contact(contact), field, cjson.encode(list))
+end
+
+local function find_contact()
+  local id = false
+  if m.phone ~= '' then id = redis.call('HGET', K.phone_index, m.phone) end
+  if not id and m.email ~= '' then id = redis.call('HGET', K.email_index, m.email) end
+  if not id then
+    id = 'c' .. redis.call('INCR', K.contact_seq)
+    if m.name ~= '' then redis.call('HSET', K.contact(id), 'n', m.name) end
+  elseif m.name ~= '' then
+    redis.call('HSETNX', K.contact(id), 'n', m.name)
+  end
+  add_identity(id, 'ph', K.phone_index, m.phone)
+  add_identity(id, 'em', K.email_index, m.email)
+  return id
+end
+
+-- Decide: continue an open case, reopen a resolved one, or open a new one (maybe related).
+local function resolved_case(cid, resolved_at)
+  if NOW - num(resolved_at) < m.reopen then return cid, 'reopen', nil end  -- "0s": never
+  return nil, 'new', cid
+end
+
+local function hinted_case(contact)
+  local f = redis.call('HMGET', K.case(m.hint), 'ct', 'st', 'ra')
+  if not f[1] then return nil, 'new', nil end
+  if f[1] ~= contact then return nil, 'foreign', m.hint end
+  if f[2] ~= 'resolved' then return m.hint, 'continue', nil end
+  return resolved_case(m.hint, f[3])
+end
+
+local function find_thread(contact)
+  if m.thr == 'new' then return nil, 'new', nil end
+  if m.thr == 'case' then return hinted_case(contact) end
+  local newest_resolved, resolved_at = nil, nil
+  for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 49)) do
+    local f = redis.call('HMGET', K.case(cid), 'ch', 'sv', 'st', 'ra')
+    if (m.thr == 'sms' and f[1] == m.ch) or (m.thr == 'service' and f[2] == m.svc) then
+      if f[3] ~= 'resolved' then return cid, 'continue', nil end
+      if not newest_resolved then newest_resolved, resolved_at = cid, f[4] end
+    end
+  end
+  if newest_resolved then return resolved_case(newest_resolved, resolved_at) end
+  return nil, 'new', nil
+end
+
+local function create_case(contact, related, flag)
+  local cid = redis.call('INCR', K.case_seq)
+  redis.call('HSET', K.case(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr,
+    'ct', contact, 'ca', NOW)
+  -- No subject given: the API shows the default one, so no bytes are spent on it here.
+  if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
+  if m.rd >= 0 then redis.call('HSET', K.case(cid), 'rd', NOW + m.rd, 'sd', NOW + m.sd) end
+  if related then redis.call('HSET', K.case(cid), 'rc', related) end
+  if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
+  redis.call('ZADD', K.contact_cases(contact), cid, cid)
+  return cid
+end
+
+-- Without attachments the entry is stored as given, "at" spliced in: no decode/encode here.
+local function store_entry(cid)
+  if #m.atts == 0 then
+    redis.call('RPUSH', K.timeline(cid), '{"at":' .. A[1] .. ',' .. string.sub(A[3], 2))
+    return
+  end
+  local entry = cjson.decode(A[3])
+  for i, a in ipairs(m.atts) do
+    a.id = redis.call('HINCRBY', K.case(cid), 'na', 1)
+    redis.call('SET', K.attachment(cid, a.id), A[3 + i])
+  end
+  entry.a = m.atts
+  timeline(cid, entry)
+end
+
+local function reopen(cid)
+  redis.call('HDEL', K.case(cid), 'ra')
+  redis.call('DEL', K.excluded(cid))
+  timeline(cid, {k = 'status', s = 'reopened'})
+  local f = redis.call('HMGET', K.case(cid), 'la', 'sv', 'ch')
+  if f[1] and eligible(cid, f[1], f[2], f[3]) then assign(cid, f[1]) else route(cid) end
+end
+
+local function store(contact)
+  local cid, mode, related = find_thread(contact)
+  if mode == 'foreign' then
+    cid = create_case(contact, related, 'foreign_case_reference')
+  elseif mode == 'new' then
+    cid = create_case(contact, related, nil)
+  end
+  store_entry(cid)
+  if mode == 'reopen' then
+    reopen(cid)
+  elseif mode == 'continue' then
+    local op = redis.call('HGET', K.case(cid), 'as')
+    if op then event(op, 'message', cid) end
+  else
+    route(cid)
+  end
+  return cid
+end
+
+-- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
+register('intake', function(args)
+  A, m = args, cjson.decode(args[2])
+  local dkey = false
+  if m.did ~= '' then
+    dkey = K.dedupe(m.scope, m.did)
+    local seen = redis.call('GET', dkey)
+    if seen then
+      local sep = string.find(seen, ' ', 1, true)
+      return answer(string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1))
+    end
+  end
+  local contact = find_contact()
+  local cid = store(contact)
+  if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
+  return answer(cid, contact)
+end)
