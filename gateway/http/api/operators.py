@@ -66,6 +66,20 @@ async def get_operator(request: web.Request) -> web.Response:
     )
 
 
+async def me(request: web.Request) -> web.Response:
+    """Who the token is, and whom a case can be transferred to (the console's directory)."""
+    runtime, who = actor(request)
+    routing = runtime.config.routing
+    return web.json_response(
+        {
+            "operator": who.operator,
+            "admin": who.admin,
+            "operators": [{"id": o.id, "name": o.name} for o in routing.operators.values()],
+            "services": [{"id": s.id, "name": s.name} for s in routing.services.values()],
+        }
+    )
+
+
 async def put_presence(request: web.Request) -> web.Response:
     runtime, operator_id = _authorized(request)
     presence = (await json_body(request)).get("presence")
@@ -143,6 +157,7 @@ def _sse(event_id: str, fields: dict[str, str]) -> bytes:
 def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
     app.on_shutdown.append(close_streams)
+    app.router.add_get("/api/me", me)
     app.router.add_get("/api/operators/{operator_id}", get_operator)
     app.router.add_put("/api/operators/{operator_id}/presence", put_presence)
     app.router.add_get("/api/operators/{operator_id}/events", events)
