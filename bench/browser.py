@@ -51,7 +51,8 @@ class Load:
 
 
 def record(page: Page) -> Load:
-    """Start counting every request of `page` (a request still open counts what it sent)."""
+    """Count every request of `page` from now on. A request still open (the event stream) is
+    listed but adds no bytes: Chromium reports sizes when a request finishes."""
     load = Load()
 
     async def finished(request: Request) -> None:

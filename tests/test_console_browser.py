@@ -119,6 +119,40 @@ async def test_sign_in_by_typing_the_token_and_search_by_phone(
     await expect(page.locator("#who")).to_have_text("Boris Ivanov")
 
 
+async def test_start_pause_resume_and_transfer(page: Page, gateway: TestClient) -> None:
+    await sign_in(page, gateway)
+    await page.get_by_test_id("presence").select_option("available")
+    await expect(page.locator("#work-summary")).to_have_text("Load 0 of 6")
+    sms = {"id": "p1", "from": "+79163334455", "to": "+74950000000", "text": "any news?"}
+    case_id = (await (await gateway.post("/hooks/sms", **signed_sms(sms))).json())["case_id"]
+    await page.locator(item(page, case_id)).locator("button.open").click()
+    status = page.locator("#case-meta .status")
+    await expect(status).to_have_text("Assigned")
+    await page.get_by_role("button", name="Start work").click()
+    await expect(status).to_have_text("In progress")
+
+    # A second message on the open case shows up in its timeline live.
+    again = {"id": "p2", "from": "+79163334455", "to": "+74950000000", "text": "hello??"}
+    await gateway.post("/hooks/sms", **signed_sms(again))
+    await expect(page.get_by_test_id("timeline")).to_contain_text("hello??")
+
+    await page.locator("#pause-box summary").click()
+    await page.get_by_label("Reason").fill("Waiting for the courier")
+    await page.get_by_label("Resume at (optional)").fill("2999-01-01T09:30")
+    await page.get_by_role("button", name="Pause case").click()
+    await expect(status).to_have_text("Waiting")
+    await expect(page.get_by_test_id("timeline")).to_contain_text("Waiting for the courier")
+    await page.get_by_role("button", name="Resume").click()
+    await expect(status).to_have_text("In progress")
+
+    await page.locator("#transfer-box summary").click()
+    await page.get_by_label("To", exact=True).select_option("operator:boris")
+    await page.get_by_role("button", name="Transfer case").click()
+    await expect(page.locator(item(page, case_id))).to_have_count(0)
+    stored = await (await gateway.get(f"/api/cases/{case_id}", headers=ANNA)).json()
+    assert stored["assignee"] == "boris"
+
+
 async def test_the_first_load_is_small_and_stays_on_the_gateway(
     page: Page, gateway: TestClient
 ) -> None:

@@ -126,6 +126,7 @@
   async function loadWork() {
     const operator = await api("GET", `api/operators/${encodeURIComponent(state.me.operator)}`);
     $("presence").value = operator.presence;
+    $("presence").dataset.presence = operator.presence;
     $("work-summary").textContent = `Load ${operator.load.total} of ${operator.capacity.total}`;
     state.cases = new Map(operator.cases.map((c) => [c.id, c]));
     for (const id of state.unseen) if (!state.cases.has(id)) state.unseen.delete(id);
@@ -153,7 +154,7 @@
       el("span", { class: "line" },
         el("span", { class: "num", text: `#${c.id}` }),
         el("span", { class: `chip ch-${c.channel}`, text: c.channel }),
-        el("span", { class: `status st-${c.status}`, text: statusName(c.status) }),
+        el("span", { class: `status st-${c.status}`, text: c.offer ? "Offered" : statusName(c.status) }),
         state.unseen.has(c.id) ? el("span", { class: "dot", text: "new" }) : null),
       el("span", { class: "subject", text: c.subject || "" }),
       el("span", { class: "muted small", text: `${c.service} · P${c.priority ?? "?"} · ${when(c.created_at)}` }));
@@ -488,20 +489,21 @@
   }
   async function renderContact(c) {
     const box = $("contact");
-    box.replaceChildren(contactCard(c.contact, []));
+    box.replaceChildren(contactCard(c.contact, null, ""));
     const found = await lookupContact(c.contact);
     if (state.open !== c.id || !found) return;
-    box.replaceChildren(contactCard(found.contact, found.open_cases.filter((o) => o.id !== c.id)));
+    const others = found.open_cases.filter((o) => o.id !== c.id);
+    box.replaceChildren(contactCard(found.contact, others, others.length ? "Other open cases" : "No other open cases."));
   }
-  function contactCard(contact, others) {
+  function contactCard(contact, cases, heading) {
     return el("div", { class: "card contact-card" },
       el("h3", { text: contact.name || "Unnamed contact" }),
       el("ul", { class: "plain" },
         contact.phones.map((p) => el("li", {}, el("span", { class: "muted", text: "Phone " }), p)),
         contact.emails.map((m) => el("li", {}, el("span", { class: "muted", text: "E-mail " }), m))),
       el("p", { class: "muted", text: contact.owner ? `Owner: ${operatorName(contact.owner)}` : "No owner" }),
-      others.length ? el("h4", { text: "Other open cases" }) : el("p", { class: "muted small", text: "No other open cases." }),
-      el("ul", { class: "plain" }, others.map(caseLink)));
+      cases && cases.length ? el("h4", { text: heading }) : cases && el("p", { class: "muted small", text: heading }),
+      cases && el("ul", { class: "plain" }, cases.map(caseLink)));
   }
   function caseLink(c) {
     return el("li", {}, el("button", { type: "button", class: "link-button", onclick: () => openCase(c.id) },
@@ -529,8 +531,7 @@
   }
   async function contactResults(contact) {
     const page = await api("GET", `api/cases?contact=${encodeURIComponent(contact.id)}&limit=50`).catch(() => ({ cases: [] }));
-    return [contactCard(contact, []), el("h3", { text: "Cases of this contact" }),
-      el("ul", { class: "plain" }, page.cases.map(caseLink))];
+    return [contactCard(contact, page.cases, page.cases.length ? "Cases" : "No cases yet.")];
   }
 
   // ---- case actions ----
