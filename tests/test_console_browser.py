@@ -192,3 +192,15 @@ async def test_the_hosted_form_creates_a_case_from_a_real_browser(
     assert message["text"] == "The parcel came damaged."
     assert [(a["name"], a["size"]) for a in message["attachments"]] == [("photo.txt", 23)]
     assert "website" not in message["fields"]
+
+    # The operator finds it by the number as the customer wrote it and downloads the file.
+    await sign_in(page, gateway)
+    await page.get_by_test_id("contact-search").fill("+7 916 555-66-77")
+    await page.get_by_test_id("contact-search").press("Enter")
+    await page.locator("#search-results").get_by_role("button", name=f"#{case['id']} ").click()
+    await expect(page.get_by_test_id("timeline")).to_contain_text("The parcel came damaged.")
+    async with page.expect_download() as download:
+        await page.get_by_role("button", name="photo.txt").click()
+    saved = tmp_path / "downloaded"
+    await (await download.value).save_as(saved)
+    assert saved.read_bytes() == b"pretend this is a photo"

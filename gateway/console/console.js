@@ -22,7 +22,7 @@
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child !== null && child !== undefined && child !== false) node.append(child);
     }
     return node;
@@ -385,7 +385,9 @@
       el("span", { class: "muted", text: [c.assignee ? `with ${operatorName(c.assignee)}` : "unassigned", due].filter(Boolean).join(" · ") }),
       ...(c.flags || []).map((flag) => el("span", { class: "flag", text: flag.replace(/_/g, " ") })));
     const resolved = c.status === "resolved";
-    show($("take"), c.status === "assigned" && c.assignee === state.me.operator);
+    const startable = c.status === "assigned" && c.assignee === state.me.operator;
+    show($("take"), startable);
+    $("resolve").classList.toggle("primary", !startable);
     show($("resume"), c.status === "waiting");
     show($("pause-box"), c.status === "in_progress");
     $("resolve").disabled = resolved;
@@ -417,7 +419,8 @@
         if (e.subject) item.append(el("p", { class: "subject", text: e.subject }));
         const text = e.text || (e.html ? htmlAsText(e.html) : "");
         if (text) item.append(textBlock(text));
-        if (e.fields && typeof e.fields === "object") item.append(fieldList(e.fields));
+        const fields = e.fields && typeof e.fields === "object" ? fieldList(e.fields) : null;
+        if (fields) item.append(fields);
         if (Array.isArray(e.attachments) && e.attachments.length) item.append(attachmentList(e.attachments));
       },
     },
@@ -457,10 +460,12 @@
     // A parsed, inert document: its scripts never run and its images never load.
     return new DOMParser().parseFromString(String(markup), "text/html").body.textContent || "";
   }
+  const SHOWN_ELSEWHERE = new Set(["name", "phone", "email", "message", "text", "subject"]);
   function fieldList(fields) {
-    const list = el("dl", { class: "fields" });
-    for (const [name, value] of Object.entries(fields)) list.append(el("dt", { text: name }), el("dd", { text: String(value) }));
-    return list;
+    // The contact card and the message already show the standard fields.
+    const extra = Object.entries(fields).filter(([name]) => !SHOWN_ELSEWHERE.has(name));
+    if (!extra.length) return null;
+    return el("dl", { class: "fields" }, extra.map(([name, value]) => [el("dt", { text: name }), el("dd", { text: String(value) })]));
   }
   function attachmentList(attachments) {
     return el("ul", { class: "attachments" }, attachments.map((a) => el("li", {},
