@@ -95,7 +95,10 @@ async def put_presence(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.StreamResponse:
     runtime, operator_id = _authorized(request)
     stream = runtime.keys.events(operator_id)
-    last = request.headers.get("Last-Event-ID") or "$"
+    # "$" is fixed to the newest id before the headers go out: read as "$" again on each loop,
+    # it would skip what arrived between two reads, and a client that loads its state once the
+    # stream answers (the console) would miss that event.
+    last = request.headers.get("Last-Event-ID") or await _newest_id(runtime, stream)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})  # fmt: skip
     await response.prepare(request)
@@ -129,6 +132,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         if task is not None:
             streams.discard(task)
     return response
+
+
+async def _newest_id(runtime: Runtime, stream: str) -> str:
+    newest = await runtime.redis.xrevrange(stream, count=1)
+    return text(newest[0][0]) if newest else "0-0"
 
 
 async def close_streams(app: web.Application) -> None:
