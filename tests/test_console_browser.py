@@ -33,14 +33,20 @@ async def sign_in(page: Page, gateway: TestClient, token: str = "sample-token-an
     await expect(page.locator("#link")).to_have_text("Live")
 
 
+async def go_available(page: Page) -> None:
+    presence = page.get_by_test_id("presence")
+    await presence.select_option("available")
+    await expect(presence).to_have_attribute("data-presence", "available")  # the server's answer
+    await expect(page.locator("#work-summary")).to_have_text("Load 0 of 6")
+
+
 async def test_an_operators_shift_in_the_console(
     page: Page, gateway: TestClient, tmp_path: Path
 ) -> None:
     fired = dialogs(page)
     await sign_in(page, gateway)
     assert "token" not in page.url  # kept out of the address bar and the history
-    await page.get_by_test_id("presence").select_option("available")
-    await expect(page.locator("#work-summary")).to_have_text("Load 0 of 6")
+    await go_available(page)
 
     # An SMS through the signed webhook: assigned to anna, it appears without a reload.
     sms = {"id": "b1", "from": "+79161234567", "to": "+74950000000", "text": HOSTILE}
@@ -121,8 +127,7 @@ async def test_sign_in_by_typing_the_token_and_search_by_phone(
 
 async def test_start_pause_resume_and_transfer(page: Page, gateway: TestClient) -> None:
     await sign_in(page, gateway)
-    await page.get_by_test_id("presence").select_option("available")
-    await expect(page.locator("#work-summary")).to_have_text("Load 0 of 6")
+    await go_available(page)
     sms = {"id": "p1", "from": "+79163334455", "to": "+74950000000", "text": "any news?"}
     case_id = (await (await gateway.post("/hooks/sms", **signed_sms(sms))).json())["case_id"]
     await page.locator(item(page, case_id)).locator("button.open").click()
