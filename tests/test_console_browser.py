@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Page, expect
 
 from bench.browser import record
+from gateway.http.api.operators import close_streams
 from tests.browser import PHONE, dialogs
 from tests.conftest import ADMIN, signed_sms
 
@@ -135,6 +136,15 @@ async def test_start_pause_resume_and_transfer(page: Page, gateway: TestClient) 
     await expect(status).to_have_text("Assigned")
     await page.get_by_role("button", name="Start work").click()
     await expect(status).to_have_text("In progress")
+
+    # The stream drops (the gateway ends its streams as on shutdown); what happens meanwhile
+    # comes with the reconnect (Last-Event-ID): the new case arrives as new, with its badge.
+    await close_streams(gateway.server.app)
+    await expect(page.locator("#link")).to_have_text("Reconnecting…")
+    other = {"id": "p0", "from": "+79163334466", "to": "+74950000000", "text": "me too"}
+    other_case = (await (await gateway.post("/hooks/sms", **signed_sms(other))).json())["case_id"]
+    await expect(page.locator(item(page, other_case)).locator(".dot")).to_have_text("new")
+    await expect(page.locator("#link")).to_have_text("Live")
 
     # A second message on the open case shows up in its timeline live.
     again = {"id": "p2", "from": "+79163334455", "to": "+74950000000", "text": "hello??"}

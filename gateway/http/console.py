@@ -62,7 +62,6 @@ async def form_page(request: web.Request) -> web.Response:
     form = webform.find_form(config.channels.webform, request.match_info["form_id"])
     page = request.app[STATIC]["form.html"].decode()
     page = page.replace("{action}", html.escape(quote(form.id, safe=""), quote=True))
-    page = page.replace("{form_id}", html.escape(form.id, quote=True))
     return web.Response(text=page, content_type="text/html", headers=HEADERS)
 
 
