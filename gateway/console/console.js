@@ -441,7 +441,9 @@
       body: (e, item) => {
         const parts = [e.operator && `operator ${e.operator}`, e.duration !== undefined && `${e.duration}s`].filter(Boolean);
         if (parts.length) item.append(textBlock(parts.join(" · ")));
-        if (e.recording_url) item.append(el("a", { href: e.recording_url, rel: "noreferrer", target: "_blank", text: "Recording" }));
+        if (/^https?:\/\//i.test(e.recording_url || "")) { // never a javascript: link from a provider
+          item.append(el("a", { href: e.recording_url, rel: "noreferrer", target: "_blank", text: "Recording" }));
+        }
         if (e.text) item.append(textBlock(e.text));
       },
     },
