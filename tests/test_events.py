@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
+import redis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
+from gateway.http.api.operators import SSE_BLOCK_MS
+from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms
 
 ANNA = {"Authorization": "Bearer sample-token-anna"}
@@ -62,4 +66,17 @@ async def test_an_offer_reaches_the_operator_with_its_id_and_deadline(gateway: T
     assert event["offer_id"] == made["offer"]["offer_id"]
     assert event["expires_at"] == made["offer"]["expires_at"]
     assert event["expires_at"].endswith("Z")
+    stream.close()
+
+
+async def test_no_event_falls_between_two_reads_of_the_stream(
+    gateway: TestClient, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    stream = await gateway.get("/api/operators/anna/events", headers=ANNA)
+    await asyncio.sleep(0.2)  # the server is now waiting in its first blocking read
+    # The event loop (the server's too) stands still while that read times out; the event is
+    # written in that gap, before the server reads again. Written as the routing scripts do.
+    time.sleep(SSE_BLOCK_MS / 1000 + 0.5)
+    sync_redis.xadd(keys.events("anna"), {"type": "assigned", "case": "999"})
+    assert await next_event(stream) == ("assigned", {"case_id": 999})
     stream.close()

@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import StorageUnavailable
 from gateway.config import Config
-from gateway.http import admin, hooks, metrics
+from gateway.http import admin, console, hooks, metrics
 from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
@@ -66,4 +66,5 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     operators.add_routes(app)
     admin.add_routes(app)
     metrics.add_routes(app)
+    console.add_routes(app)
     return app

@@ -66,6 +66,20 @@ async def get_operator(request: web.Request) -> web.Response:
     )
 
 
+async def me(request: web.Request) -> web.Response:
+    """Who the token is, and whom a case can be transferred to (the console's directory)."""
+    runtime, who = actor(request)
+    routing = runtime.config.routing
+    return web.json_response(
+        {
+            "operator": who.operator,
+            "admin": who.admin,
+            "operators": [{"id": o.id, "name": o.name} for o in routing.operators.values()],
+            "services": [{"id": s.id, "name": s.name} for s in routing.services.values()],
+        }
+    )
+
+
 async def put_presence(request: web.Request) -> web.Response:
     runtime, operator_id = _authorized(request)
     presence = (await json_body(request)).get("presence")
@@ -81,7 +95,10 @@ async def put_presence(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.StreamResponse:
     runtime, operator_id = _authorized(request)
     stream = runtime.keys.events(operator_id)
-    last = request.headers.get("Last-Event-ID") or "$"
+    # "$" is fixed to the newest id before the headers go out: read as "$" again on each loop,
+    # it would skip what arrived between two reads, and a client that loads its state once the
+    # stream answers (the console) would miss that event.
+    last = request.headers.get("Last-Event-ID") or await _newest_id(runtime, stream)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})  # fmt: skip
     await response.prepare(request)
@@ -117,6 +134,11 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _newest_id(runtime: Runtime, stream: str) -> str:
+    newest = await runtime.redis.xrevrange(stream, count=1)
+    return text(newest[0][0]) if newest else "0-0"
+
+
 async def close_streams(app: web.Application) -> None:
     """On shutdown: end the endless event streams so in-flight requests can drain."""
     streams = app[STREAMS]
@@ -143,6 +165,7 @@ def _sse(event_id: str, fields: dict[str, str]) -> bytes:
 def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
     app.on_shutdown.append(close_streams)
+    app.router.add_get("/api/me", me)
     app.router.add_get("/api/operators/{operator_id}", get_operator)
     app.router.add_put("/api/operators/{operator_id}/presence", put_presence)
     app.router.add_get("/api/operators/{operator_id}/events", events)
