@@ -4,8 +4,8 @@
 -- transferred, declined (the rung operator did not pick up), completed (the rung operator
 -- talked, now over), ended or missed. cbn: flag `callback` at once when nobody can be rung.
 -- Call hash (K.call): cs case, ct contact, ro operator being rung, op operator talking, an '1'
--- once answered, fin how it ended (ended|missed: the first word counts), ea end ms, ti index of the call's timeline entry, cb '1' when
--- this call flagged the case `callback`, dur, rec, d/f/t direction, from, to.
+-- once answered, fin set once ended (or missed), ea end ms, ti index of the call's timeline
+-- entry, cb '1' when this call flagged the case `callback`, dur, rec, d/f/t direction, from, to.
 -- Events may come twice or out of order: each one moves the course forward, and the one call
 -- entry is rewritten from the whole course, so every order ends in the same state.
 local A, e, call  -- this call's arguments, its decoded event and the call hash key
