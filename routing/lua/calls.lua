@@ -145,8 +145,9 @@ end
 local function finish(cid, how)
   redis.call('HSETNX', call, 'fin', how)
   redis.call('HSETNX', call, 'ea', NOW)
-  if e.dur ~= '' then redis.call('HSET', call, 'dur', e.dur) end
-  if e.rec ~= '' then redis.call('HSET', call, 'rec', e.rec) end
+  -- The first report wins: Twilio's call-level duration also counts the ringing.
+  if e.dur ~= '' then redis.call('HSETNX', call, 'dur', e.dur) end
+  if e.rec ~= '' then redis.call('HSETNX', call, 'rec', e.rec) end
   if redis.call('HGET', call, 'an') ~= '1' then flag_callback(cid) end
 end
 
