@@ -10,8 +10,8 @@ number (an anonymous contact per call), which nothing can ever match again.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from channels import fastjson
 from channels.message import InboundMessage
@@ -37,6 +37,7 @@ class CallStep:
     recording_url: str = ""
     direction: Literal["in", "out"] = "in"
     callback_when_nobody: bool = False  # voicemail answers at once: flag the case now
+    screen_pop: bool = False  # read the contact and its open cases in the same step
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class CallOutcome:
     status: str
     assignee: str | None
     callback: bool
+    contact: dict[str, str] = field(default_factory=dict)  # stored fields, with screen_pop
+    open_cases: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # newest first
 
 
 async def apply(scripts: Scripts, config: Config, step: CallStep) -> CallOutcome:
@@ -63,6 +66,7 @@ async def apply(scripts: Scripts, config: Config, step: CallStep) -> CallOutcome
     # The call's case is found once, by the first event that arrives; rules see the call.
     payload = Intake._payload(config, message, decide(config.routing, message))
     result = await scripts.call_event(int(time.time() * 1000), payload, _event(step))
+    pop = result.get("pop") or {}
     return CallOutcome(
         result["call_id"],
         result["case_id"],
@@ -71,7 +75,14 @@ async def apply(scripts: Scripts, config: Config, step: CallStep) -> CallOutcome
         result["status"],
         result["assignee"],
         result["callback"],
+        _fields(pop.get("contact")),
+        [(case_id, _fields(fields)) for case_id, fields in pop.get("open") or []],
     )
+
+
+def _fields(flat: Any) -> dict[str, str]:
+    """A hash as Lua's HGETALL gives it, `[k, v, ...]` (an empty one JSON-encodes as {})."""
+    return dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else {}
 
 
 def _event(step: CallStep) -> str:
@@ -90,5 +101,6 @@ def _event(step: CallStep) -> str:
             "f": step.caller,
             "t": step.to,
             "cbn": step.callback_when_nobody,
+            "pop": step.screen_pop,
         }
     )

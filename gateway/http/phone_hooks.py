@@ -22,7 +22,7 @@ from channels.twilio import signature as twilio_signature
 from channels.twilio import voice
 from channels.twilio.sms import twiml_empty
 from channels.urlencoded import Form, parse_form
-from gateway import calls
+from gateway import calls, views
 from gateway.calls import CallOutcome, CallStep, Step
 from gateway.config import Config
 from gateway.http.app_keys import RUNTIME
@@ -67,21 +67,27 @@ async def phone_hook(request: web.Request) -> web.Response:
         duration=event.duration,
         recording_url=event.recording_url,
         direction=event.direction,
+        screen_pop=event.event == "ringing",
     )
     outcome = await _apply(request, step)
     answer: dict[str, Any] = {"call_id": outcome.call_id, "case_id": outcome.case_id}
     if event.event == "ringing":
-        answer = await _screen_pop(request, config, outcome)
+        answer = _screen_pop(request, config, outcome)
     return web.json_response(answer, dumps=fastjson.dumps)
 
 
-async def _screen_pop(request: web.Request, config: Config, outcome: CallOutcome) -> dict[str, Any]:
-    store = request.app[RUNTIME].store
+def _screen_pop(request: web.Request, config: Config, outcome: CallOutcome) -> dict[str, Any]:
+    service_name = request.app[RUNTIME].service_name
+    contact = views.contact_json(outcome.contact_id, outcome.contact)
+    open_cases = [
+        views.case_json(case_id, fields, contact, service_name(fields.get("sv", "")))
+        for case_id, fields in outcome.open_cases
+    ]
     return {
         "call_id": outcome.call_id,
         "case_id": outcome.case_id,
-        "contact": await store.contact(outcome.contact_id),
-        "open_cases": await store.open_cases(outcome.contact_id),
+        "contact": contact,
+        "open_cases": open_cases,
         "route_to": _route_to(config, outcome.route_to),
     }
 

@@ -176,8 +176,22 @@ local function answer(cid)
     callback = f[3] == '1'})
 end
 
-register('call_event', function(args)
-  A, e = args, cjson.decode(args[4])
+-- The screen pop's reads, in this same step: the contact's hash and its unresolved cases'
+-- (id, flat hash) pairs, newest first; one reply instead of a round trip per case.
+local function pop(result)
+  local contact = cjson.decode(result).contact_id
+  local open = {}
+  for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 199)) do
+    local fields = redis.call('HGETALL', K.case(cid))
+    if #fields > 0 and redis.call('HGET', K.case(cid), 'st') ~= 'resolved' then
+      table.insert(open, {tonumber(cid), fields})
+    end
+  end
+  local found = {contact = redis.call('HGETALL', K.contact(contact)), open = open}
+  return string.sub(result, 1, -2) .. ',"pop":' .. cjson.encode(found) .. '}'
+end
+
+local function run()
   local dkey = K.dedupe(e.scope, e.did)
   local seen = redis.call('GET', dkey)
   if seen then return seen end
@@ -189,5 +203,13 @@ register('call_event', function(args)
   apply(cid)
   local result = answer(cid)
   redis.call('SET', dkey, result, 'EX', e.ttl)
+  return result
+end
+
+-- e.pop: answer with the screen pop's reads too (a repeated delivery: as they are now).
+register('call_event', function(args)
+  A, e = args, cjson.decode(args[4])
+  local result = run()
+  if e.pop and not string.find(result, '^{"error"') then return pop(result) end
   return result
 end)
