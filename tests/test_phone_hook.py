@@ -83,6 +83,20 @@ async def test_transferred_moves_the_case_and_both_loads(gateway: TestClient) ->
     assert (entry["operator"], entry["duration"]) == ("boris", 95)
 
 
+async def test_an_answered_arriving_after_the_transfer_leaves_the_case_moved(
+    gateway: TestClient,
+) -> None:
+    await available(gateway, "anna", "boris")
+    caller = "+79163330001"
+    pop = await phone_event(gateway, **call("tr-2", "ringing", caller))
+    await phone_event(gateway, **call("tr-2", "transferred", caller, operator="boris"))
+    await phone_event(gateway, **call("tr-2", "answered", caller, operator="anna"))
+
+    found = await case(gateway, pop["case_id"])
+    assert (found["status"], found["assignee"]) == ("in_progress", "boris")
+    assert await totals(gateway) == (0, 1)
+
+
 async def test_missed_call_flags_callback_and_stays_routed(gateway: TestClient) -> None:
     await available(gateway, "anna")
     pop = await phone_event(gateway, **call("miss-1", "ringing", "+79164440000"))

@@ -5,7 +5,8 @@
 -- talked, now over), ended or missed. cbn: flag `callback` at once when nobody can be rung.
 -- Call hash (K.call): cs case, ct contact, ro operator being rung, op operator talking, an '1'
 -- once answered, fin set once ended (or missed), ea end ms, ti index of the call's timeline
--- entry, cb '1' when this call flagged the case `callback`, dur, rec, d/f/t direction, from, to.
+-- entry, cb '1' when this call flagged the case `callback`, tr '1' once transferred, dur, rec,
+-- d/f/t direction, from, to.
 -- Events may come twice or out of order: each one moves the course forward, and the one call
 -- entry is rewritten from the whole course, so every order ends in the same state.
 local A, e, call  -- this call's arguments, its decoded event and the call hash key
@@ -135,6 +136,9 @@ end
 
 local function answered(cid, op)
   redis.call('HSET', call, 'an', '1')
+  -- A late `answered` after a transfer is history: the call has moved on to the colleague.
+  if e.ev == 'transferred' then redis.call('HSET', call, 'tr', '1')
+  elseif redis.call('HGET', call, 'tr') then op = nil end
   if op and op ~= '' then
     take(cid, op, e.ev == 'transferred' and 'transferred' or 'answered')
     redis.call('HSET', call, 'op', op)
