@@ -219,7 +219,7 @@ def _channels(table: Table, routing: RoutingSettings) -> Channels:
         email=email_settings.read(table.table("email")),
         twilio=twilio_settings.read(table.table("twilio")),
         phone=phone_settings.read(table.table("phone")),
-        mango=mango_settings.read(table.table("mango")),
+        mango=mango_settings.read(table.table("mango"), routing.operators),
         sms=sms_settings.read(table.table("sms")),
         webform=webform_settings.read(table.table("webform"), routing.services),
     )

@@ -134,6 +134,11 @@ class Scripts:
     ) -> dict[str, Any]:
         return await self._run("set_owner", now_ms, contact_id, actor, owner or "")
 
+    async def call_event(self, now_ms: int, message: str, event: str) -> dict[str, Any]:
+        """One phone-call event (routing/lua/calls.lua): the case found or opened by `message`
+        (as `intake`'s, without dedupe), then the call's course moved on by `event`."""
+        return await self._run("call_event", now_ms, message, "", event)
+
 
 def _lacks_functions(error: ResponseError) -> bool:
     """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench import fuzzcases
+from bench import fuzzcases, fuzzphone
 from routing.keys import Keys
 from tests.test_bad_input import snapshot
 
@@ -101,3 +101,10 @@ async def test_fuzz_operator_and_admin_api(
 
 async def test_fuzz_the_http_parser(fuzz: Run) -> None:
     await fuzz_route(fuzz, fuzzcases.raw_requests(), 400)
+
+
+async def test_fuzz_phone_hook(
+    fuzz: Run, edge: TestClient, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    await fuzz_route(fuzz, fuzzphone.phone_requests(), 200, 401, 422)
+    await every_case_reads_back(edge, sync_redis, keys)

@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import StorageUnavailable
 from gateway.config import Config
-from gateway.http import admin, console, hooks, metrics
+from gateway.http import admin, console, hooks, metrics, phone_hooks
 from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
@@ -61,6 +61,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)
+    phone_hooks.add_routes(app)
     cases.add_routes(app)
     actions.add_routes(app)
     operators.add_routes(app)

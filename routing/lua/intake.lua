@@ -75,6 +75,7 @@ end
 
 -- Without attachments the entry is stored as given, "at" spliced in: no decode/encode here.
 local function store_entry(cid)
+  if A[3] == '' then return end  -- a call: its entry is written when the call ends (calls.lua)
   if #m.atts == 0 then
     redis.call('RPUSH', K.timeline(cid), '{"at":' .. A[1] .. ',' .. string.sub(A[3], 2))
     return
@@ -132,3 +133,10 @@ register('intake', function(args)
   if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
   return answer(cid, contact)
 end)
+
+-- The contact, thread and case of a message without dedupe or entry: (case id, contact id).
+function INTAKE.thread(args)
+  A, m = args, cjson.decode(args[2])
+  local contact = find_contact()
+  return store(contact), contact
+end

@@ -9,6 +9,9 @@
 -- P (the key prefix), NOW (ms), K (key builders) and the constants come from the generated
 -- prelude (routing/library.py).
 
+-- Steps one file exposes to later ones (intake.lua's threading, used by calls.lua).
+local INTAKE = {}
+
 local function fail(code) return cjson.encode({error = code}) end
 local function num(v) return tonumber(v) or 0 end
 
