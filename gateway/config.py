@@ -17,9 +17,7 @@ from channels import (
     email_settings,
     mango_settings,
     phone_settings,
-    sms_settings,
     twilio_settings,
-    webform_settings,
 )
 from channels.email_settings import EmailSettings
 from channels.errors import ConfigError
@@ -27,9 +25,11 @@ from channels.mango_settings import MangoSettings
 from channels.phone_settings import PhoneSettings
 from channels.phones import is_region
 from channels.settings import Problems, Secret, Table, read_toml
-from channels.sms_settings import SmsSettings
+from channels.sms import settings as sms_settings
+from channels.sms.settings import SmsSettings
 from channels.twilio_settings import TwilioSettings
-from channels.webform_settings import WebformSettings
+from channels.webform import settings as webform_settings
+from channels.webform.settings import WebformSettings
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels import fastjson, sms, webform
-from channels.http import media_type
+from channels import fastjson
+from channels.sms import adapter as sms
+from channels.webform import adapter as webform
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import config_of
+from gateway.http.body import media_type
 
 
 async def sms_hook(request: web.Request) -> web.Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from channels import signature, validate
-from channels.http import read_limited, require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
-from channels.sms_settings import SmsSettings
+from channels.sms.settings import SmsSettings
+from gateway.http.body import read_limited, require_type
 
 MAX_BODY = 64 * 1024
 

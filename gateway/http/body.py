@@ -1,4 +1,4 @@
-"""Shared request reading for the HTTP channels: content types and size limits."""
+"""Request reading for the HTTP edge (hooks and the operator API): content types, size limits."""
 
 from __future__ import annotations
 

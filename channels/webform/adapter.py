@@ -22,10 +22,10 @@ from aiohttp.multipart import content_disposition_filename, parse_content_dispos
 
 from channels import validate
 from channels.errors import BadRequest, InvalidField, NotFound, UnsupportedMedia
-from channels.http import check_declared_size, require_type, too_large
 from channels.message import Attachment, InboundMessage
 from channels.phones import normalize
-from channels.webform_settings import Form, WebformSettings
+from channels.webform.settings import Form, WebformSettings
+from gateway.http.body import check_declared_size, require_type, too_large
 
 HONEYPOT = "website"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
