@@ -5,35 +5,26 @@ Every submission is a new case. A filled honeypot field `website` marks a bot: a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-import zlib
-from functools import lru_cache
 from urllib.parse import parse_qsl
 
-from aiohttp import BodyPartReader, web
-from aiohttp.hdrs import (
-    CONTENT_DISPOSITION,
-    CONTENT_ENCODING,
-    CONTENT_TRANSFER_ENCODING,
-    CONTENT_TYPE,
-)
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.multipart import content_disposition_filename, parse_content_disposition
-
 from channels import validate
-from channels.errors import BadRequest, InvalidField, NotFound, UnsupportedMedia
+from channels.base import Delivery, Ignored, Outcome, Reply, Stored, require_type, type_params
+from channels.errors import InvalidField, NotFound, UnsupportedMedia
 from channels.message import Attachment, InboundMessage
 from channels.phones import normalize
+from channels.webform.multipart import Part, disposition, malformed, parts
 from channels.webform.settings import Form, WebformSettings
-from gateway.http.body import check_declared_size, require_type, too_large
 
 HONEYPOT = "website"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TEXT_FIELDS = ("message", "text")
-# gateway.http.app.MAX_BODY caps read()/post(); aiohttp does not cap a multipart stream as a whole.
-MAX_MULTIPART = 25 * 1024 * 1024
+MAX_BODY = 25 * 1024 * 1024  # attachments included; the edge refuses a longer body with 413
 MAX_FILENAME = 255  # what file systems keep; longer names are not from a real file
+MAX_CHARSET = 31  # `_charset_`: the longest WHATWG encoding label is 19 characters
 MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]{1,63}/[a-z0-9!#$&^_.+-]{1,63}")
 TRANSFER_ENCODINGS = ("binary", "8bit", "7bit", "base64", "quoted-printable")
 
@@ -43,15 +34,6 @@ def find_form(settings: WebformSettings | None, form_id: str) -> Form:
     if form is None:
         raise NotFound(f"There is no form '{form_id}'.", code="form_not_found")
     return form
-
-
-@lru_cache(maxsize=1024)
-def _names(header: str) -> tuple[str | None, str | None]:
-    """(field name, file name) of a part. aiohttp parses the header again on every read of
-    `part.name`/`part.filename`, and that parser was 30 % of multipart intake (bench/intake.py);
-    the headers repeat from one submission to the next, so each is parsed once."""
-    _, params = parse_content_disposition(header)
-    return params.get("name"), content_disposition_filename(params, "filename")
 
 
 def _attachment(name: str, filename: str, kind: str, data: bytes) -> Attachment:
@@ -65,39 +47,48 @@ def _attachment(name: str, filename: str, kind: str, data: bytes) -> Attachment:
     return Attachment(validate.storable(filename, name), media, data)
 
 
-async def _field_text(part: BodyPartReader, name: str) -> str:
-    encoding = part.headers.get(CONTENT_TRANSFER_ENCODING, "binary").lower()
+def _field_text(part: Part, name: str, charset: str) -> str:
+    encoding = part.headers.get("content-transfer-encoding", "binary").lower()
     if (
         encoding not in TRANSFER_ENCODINGS
-        or part.headers.get(CONTENT_ENCODING, "identity") != "identity"
+        or part.headers.get("content-encoding", "identity") != "identity"
     ):
         raise UnsupportedMedia(f"The part '{name[:80]}' has an encoding this form does not take.")
-    return validate.storable(await part.text(), name)
+    data = part.content
+    if encoding == "base64":
+        data = base64.b64decode(data)  # binascii.Error (a ValueError) when broken
+    elif encoding == "quoted-printable":
+        data = binascii.a2b_qp(data)
+    charset = type_params(part.headers.get("content-type", "")).get("charset", charset)
+    return validate.storable(data.decode(charset), name)
 
 
-async def _read_multipart(request: web.Request) -> tuple[dict[str, str], list[Attachment]]:
+def _default_charset(part: Part) -> str:
+    """The browser's `_charset_` field: the encoding of the fields that follow (RFC 7578 §4.6)."""
+    if len(part.content) > MAX_CHARSET:
+        raise malformed("the _charset_ field is too long")
+    return part.content.strip().decode()
+
+
+def _read_multipart(delivery: Delivery) -> tuple[dict[str, str], list[Attachment]]:
     fields: dict[str, str] = {}
     files: list[Attachment] = []
-    check_declared_size(request, MAX_MULTIPART)
-    total = 0
-    reader = await request.multipart()
-    async for part in reader:
-        if not isinstance(part, BodyPartReader):
+    charset = "utf-8"
+    for index, part in enumerate(parts(delivery.body, delivery.type_params.get("boundary"))):
+        if part.headers.get("content-type", "").lower().startswith("multipart/"):
+            continue  # a nested multipart (RFC 7578 §4.3 retired it): no field, no file
+        name, filename = disposition(part.headers.get("content-disposition", ""))
+        if index == 0 and name == "_charset_":
+            charset = _default_charset(part)
             continue
-        name, filename = _names(part.headers.get(CONTENT_DISPOSITION, ""))
         if not name:
             continue
         name = validate.storable(name, "name")
         if filename:
-            data = bytes(await part.read())
-            kind = part.headers.get(CONTENT_TYPE, "application/octet-stream")
-            files.append(_attachment(name, filename, kind, data))
-            total += len(data)
+            kind = part.headers.get("content-type", "application/octet-stream")
+            files.append(_attachment(name, filename, kind, part.content))
         else:
-            fields[name] = await _field_text(part, name)
-            total += len(fields[name])
-        if total > MAX_MULTIPART:
-            raise too_large(MAX_MULTIPART)
+            fields[name] = _field_text(part, name, charset)
     return fields, files
 
 
@@ -114,19 +105,19 @@ def _json_fields(raw: bytes) -> dict[str, str]:
     return {validate.storable(k, "name"): validate.text(v, k) for k, v in body.items()}
 
 
-async def _read_fields(request: web.Request) -> tuple[dict[str, str], list[Attachment]]:
-    kind = require_type(request, *FORM_TYPES)
+def read_fields(delivery: Delivery) -> tuple[dict[str, str], list[Attachment]]:
+    """The fields and files of a form post, each value checked (SPEC §4 "Input values")."""
+    kind = require_type(delivery.content_type, *FORM_TYPES)
     try:
         if kind == "multipart/form-data":
-            return await _read_multipart(request)
+            return _read_multipart(delivery)
         if kind == "application/json":
-            return _json_fields(await request.read()), []
-        return _urlencoded(await request.read(), request.charset or "utf-8"), []
+            return _json_fields(delivery.body), []
+        return _urlencoded(delivery.body, delivery.type_params.get("charset") or "utf-8"), []
     except LookupError:  # an unknown charset, or a codec that is no text encoding (rot13)
         raise UnsupportedMedia("The body's charset is not one this server knows.") from None
-    except (ValueError, AssertionError, RuntimeError, zlib.error, HttpProcessingError) as error:
-        # aiohttp's multipart reader says "no boundary", "truncated" or "unknown encoding" so
-        raise BadRequest(f"The form body is malformed: {error}.", code="malformed_form") from None
+    except ValueError as error:  # undecodable text or base64 (BadRequest is no ValueError)
+        raise malformed(str(error)) from None
 
 
 def is_bot(fields: dict[str, str]) -> bool:
@@ -143,17 +134,19 @@ def _contact(fields: dict[str, str], region: str) -> tuple[str, str]:
     return (normalize(phone, region) if phone else ""), email
 
 
-async def parse(request: web.Request, region: str, form: Form) -> tuple[InboundMessage, bool]:
-    """The message and whether it came from a bot (then it must not be stored)."""
-    fields, files = await _read_fields(request)
-    bot = is_bot(fields)
-    phone, email = ("", "") if bot else _contact(fields, region)
+def parse(delivery: Delivery, settings: WebformSettings | None, region: str) -> Outcome:
+    """The message, or `Ignored` when a bot filled the honeypot (accepted, nothing stored)."""
+    form = find_form(settings, delivery.route.get("form_id", ""))
+    fields, files = read_fields(delivery)
+    key = validate.idempotency_key(delivery.headers.get("Idempotency-Key"))
+    if is_bot(fields):
+        return Ignored("the honeypot field is filled")
+    phone, email = _contact(fields, region)
     text = next((fields[name] for name in TEXT_FIELDS if fields.get(name)), "")
-    extra = {k: v for k, v in fields.items() if k != HONEYPOT}
-    message = InboundMessage(
+    return InboundMessage(
         channel="webform",
         dedupe_scope=f"form:{form.id}",
-        delivery_id=validate.idempotency_key(request.headers.get("Idempotency-Key")),
+        delivery_id=key,
         sender_phone=phone,
         sender_email=email,
         sender_name=fields.get("name", "").strip(),
@@ -161,9 +154,23 @@ async def parse(request: web.Request, region: str, form: Form) -> tuple[InboundM
         text=text,
         subject=fields.get("subject", "").strip(),
         form=form.id,
-        fields=extra,
+        fields={k: v for k, v in fields.items() if k != HONEYPOT},
         attachments=tuple(files),
         threading="new",
         service_hint=form.service,
     )
-    return message, bot
+
+
+def _wants_json(delivery: Delivery) -> bool:
+    accept = delivery.headers.get("Accept", "")
+    if delivery.content_type == "application/json":
+        return "text/html" not in accept
+    return "application/json" in accept and "text/html" not in accept
+
+
+def answer(delivery: Delivery, settings: WebformSettings | None, stored: Stored | None) -> Reply:
+    """JSON clients get 201 `{"case_id"}` (null for a bot), browsers 303 to the form's page."""
+    if _wants_json(delivery):
+        return Reply.json({"case_id": stored.case_id if stored else None}, status=201)
+    form = find_form(settings, delivery.route.get("form_id", ""))
+    return Reply(303, b"", "", {"Location": form.redirect})
