@@ -6,6 +6,7 @@ through the intake and writes the channel's `Reply`; errors go to gateway/http/e
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import config_of
 from gateway.http.body import read_limited
 from gateway.intake import IntakeResult
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -44,6 +47,8 @@ def _handler(channel: Channel[Any], hook: Hook[Any]) -> Handler:
         stored: IntakeResult | None = None
         if isinstance(outcome, InboundMessage):
             stored = await runtime.intake.submit(config, outcome)
+        else:
+            log.debug("%s %s: stored nothing, %s", channel.name, hook.path, outcome.reason)
         reply = hook.answer(delivery, settings, stored)
         # Returned, never raised (e.g. HTTPSeeOther): a raised one keeps its traceback, whose
         # frames hold the request, and every browser post left a cycle for the GC.
