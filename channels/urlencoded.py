@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from channels import values
+from channels import validate
 from channels.rejection import Rejected, invalid, missing
 
 MAX_FIELDS = 1000
@@ -30,7 +30,7 @@ class Form:
             if required:
                 raise missing(name)
             return ""
-        return values.clean(value, name, max_len)
+        return validate.storable(value, name, max_len)
 
     def whole(self, name: str, limit: int) -> int | None:
         """A decimal count or number of seconds up to `limit`; `None` when absent."""

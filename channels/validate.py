@@ -1,7 +1,8 @@
-"""Pure checks of input values (SPEC §4 "Input values"), shared by the channels and the API.
+"""Pure checks of input values (SPEC §4 "Input values"): the one set the channels, the provider
+parsers and the operator API share.
 
-Each check either returns the value in the one shape the store keeps or raises `InvalidField`
-naming the field, so nothing that could break a later read is ever stored.
+Each check either returns the value in the one shape the store keeps or raises a `Rejected`
+(an `InvalidField`) naming the field, so nothing that could break a later read is ever stored.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import re
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels import fastjson
-from channels.errors import BadRequest, InvalidField
+from channels.errors import BadRequest
+from channels.rejection import invalid, missing
 
 MAX_ID = 2**53  # the largest integer every JSON client reads exactly
 MAX_INT_TEXT = 2**64  # a provider's integer id fits 64 bits; a longer number is no id
@@ -49,28 +52,43 @@ def body_id(value: object, name: str) -> int:
     else:
         found = None
     if found is None:
-        raise InvalidField(f"'{name}' must be a positive integer up to 2^53.", field=name)
+        raise invalid(name, f"'{name}' must be a positive integer up to 2^53.")
     return found
 
 
-def storable(value: str, name: str) -> str:
+def storable(value: str, name: str, max_len: int | None = None) -> str:
+    """`value` unless it is longer than `max_len` or holds NUL or a lone surrogate."""
+    if max_len is not None and len(value) > max_len:
+        raise invalid(name, f"'{name}' is longer than {max_len} characters.")
     # ASCII (most text) cannot hold a surrogate: skip the regex, a third of an SMS's checks
     if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
-        raise InvalidField(f"'{name}' contains NUL or a lone surrogate.", field=name)
+        raise invalid(name, f"'{name}' contains NUL or a lone surrogate.")
     return value
 
 
-def text(value: object, name: str, *, required: bool = False, allow_empty: bool = True) -> str:
+def text(
+    value: object,
+    name: str,
+    *,
+    required: bool = False,
+    allow_empty: bool = True,
+    max_len: int | None = None,
+) -> str:
     """A text field: a JSON string (a provider's integer id becomes its decimal string)."""
     if value is None or (value == "" and not allow_empty):
         if required:
-            raise InvalidField(f"'{name}' is required.", code="missing_field", field=name)
+            raise missing(name)
         return ""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_INT_TEXT:
         return str(value)
     if not isinstance(value, str):
-        raise InvalidField(f"'{name}' must be a string.", field=name)
-    return storable(value, name)
+        raise invalid(name, f"'{name}' must be a string.")
+    return storable(value, name, max_len)
+
+
+def provider_text(value: object, name: str, *, required: bool = True, max_len: int = 256) -> str:
+    """A provider's text field: "" is absent, and a few hundred characters are plenty."""
+    return text(value, name, required=required, allow_empty=False, max_len=max_len)
 
 
 def choice(value: object, name: str, allowed: Any) -> str | None:
@@ -78,7 +96,7 @@ def choice(value: object, name: str, allowed: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or value not in allowed:
-        raise InvalidField(f"'{name}' is not one this gateway knows.", field=name)
+        raise invalid(name, f"'{name}' is not one this gateway knows.")
     return value
 
 
@@ -87,9 +105,8 @@ def moment(value: object, name: str, now: float | None = None) -> float:
     seconds = _seconds(value)
     latest = (time.time() if now is None else now) + LATEST_AHEAD
     if seconds is None or not EARLIEST <= seconds <= latest:
-        raise InvalidField(
-            f"'{name}' must be RFC 3339 or Unix seconds between 2000-01-01 and tomorrow.",
-            field=name,
+        raise invalid(
+            name, f"'{name}' must be RFC 3339 or Unix seconds between 2000-01-01 and tomorrow."
         )
     return seconds
 
@@ -98,7 +115,7 @@ def _seconds(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
+        return _finite(value)
     if not isinstance(value, str):
         return None
     if _UNIX.fullmatch(value):
@@ -111,12 +128,51 @@ def _seconds(value: object) -> float | None:
         return None
 
 
+def _finite(value: int | float) -> float | None:
+    try:
+        seconds = float(value)  # an int past a double's range raises, as isfinite() would
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
+def number(value: object, name: str) -> float:
+    """A finite JSON number (not a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise invalid(name, f"'{name}' must be a number.")
+    found = _finite(value)
+    if found is None:
+        raise invalid(name, f"'{name}' must be a finite number.")
+    return found
+
+
+def duration(value: object, name: str) -> float:
+    seconds = number(value, name)
+    if seconds < 0:
+        raise invalid(name, f"'{name}' must not be negative.")
+    return seconds
+
+
+def http_url(value: object, name: str, *, max_len: int = 2048) -> str:
+    """An absolute http(s) URL with a host, ASCII only (nothing to normalize behind our back)."""
+    url = provider_text(value, name, max_len=max_len)
+    if not url.isascii() or any(c <= " " or c in "\\\x7f" for c in url):
+        raise invalid(name, f"'{name}' must be a plain ASCII URL.")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise invalid(name, f"'{name}' is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid(name, f"'{name}' must be an http(s) URL.")
+    return url
+
+
 def idempotency_key(key: str | None) -> str | None:
     """The `Idempotency-Key` header: printable ASCII, as RFC 9110 field values should be."""
     if key is not None and not _HEADER_KEY.fullmatch(key):
-        raise InvalidField(
-            f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters.",
-            field="Idempotency-Key",
+        raise invalid(
+            "Idempotency-Key", f"Idempotency-Key must be 1 to {MAX_KEY} printable ASCII characters."
         )
     return key
 

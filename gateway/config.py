@@ -13,23 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from channels import (
-    email_settings,
-    mango_settings,
-    phone_settings,
-    sms_settings,
-    twilio_settings,
-    webform_settings,
-)
+from channels import registry
+from channels.base import Known
 from channels.email_settings import EmailSettings
 from channels.errors import ConfigError
 from channels.mango_settings import MangoSettings
 from channels.phone_settings import PhoneSettings
 from channels.phones import is_region
 from channels.settings import Problems, Secret, Table, read_toml
-from channels.sms_settings import SmsSettings
+from channels.sms.settings import SmsSettings
 from channels.twilio_settings import TwilioSettings
-from channels.webform_settings import WebformSettings
+from channels.webform.settings import WebformSettings
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -215,14 +209,9 @@ def _cases(table: Table) -> tuple[str, float]:
 
 
 def _channels(table: Table, routing: RoutingSettings) -> Channels:
-    channels = Channels(
-        email=email_settings.read(table.table("email")),
-        twilio=twilio_settings.read(table.table("twilio")),
-        phone=phone_settings.read(table.table("phone")),
-        mango=mango_settings.read(table.table("mango"), routing.operators),
-        sms=sms_settings.read(table.table("sms")),
-        webform=webform_settings.read(table.table("webform"), routing.services),
-    )
+    known = Known(routing.services, routing.operators)
+    sections = {c.name: c.read(table.table(c.name), known) for c in registry.CHANNELS}
+    channels = Channels(**sections)
     forms = channels.webform.forms if channels.webform else {}
     routing_settings.check_forms(table.problems, routing, forms)
     table.close()

@@ -19,8 +19,8 @@ import redis
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from channels import sms as sms_channel
 from channels.signature import sign
+from channels.sms import adapter as sms_channel
 from gateway.http.app import MAX_BODY as APP_MAX_BODY
 from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms

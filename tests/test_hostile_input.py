@@ -96,6 +96,8 @@ NUMBERS = [
     Hostile("json-1e400", sms(json.dumps(GOOD).encode()[:-1] + b', "received_at": 1e400}'), 422,
             "invalid_field", "received_at"),
     Hostile("json-1e308-time", sms_with(received_at=1e308), 422, "invalid_field", "received_at"),
+    Hostile("json-huge-int-time", sms(json.dumps(GOOD).encode()[:-1] + b', "received_at": 1'
+            + b"0" * 400 + b"}"), 422, "invalid_field", "received_at"),
     Hostile("json-float-id", sms_with(id=1.5), 422, "invalid_field", "id"),
     Hostile("json-huge-int-text", sms(b'{"id": 1' + b"0" * 400 + b', "from": "1", "to": "2"}'),
             422, "invalid_field", "id"),

@@ -51,3 +51,11 @@ def test_http_in_the_errors_breaks_the_transport_contract(tmp_path: Path) -> Non
     assert result.returncode == 1, result.stdout + result.stderr
     assert "channels.errors is not allowed to import aiohttp" in result.stdout
     assert "gateway.config is not allowed to import aiohttp" in result.stdout
+
+
+def test_http_in_a_channel_breaks_the_delivery_contract(tmp_path: Path) -> None:
+    tree = copy_with_import(tmp_path, "channels/webform/adapter.py", "from aiohttp import web")
+    result = lint_imports(tree)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "channels is not allowed to import aiohttp" in result.stdout
+    assert "channels.webform.adapter -> aiohttp" in result.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from channels import values
+from channels import validate
 from channels.callerid import is_withheld
 from channels.phone.events import PhoneEvent, json_object
 from channels.phones import normalize
@@ -70,15 +70,17 @@ class Summary:
 def parse_call(json_text: str, now: float | None = None) -> CallEvent:
     body = json_object(json_text)
     return CallEvent(
-        entry_id=values.text(body.get("entry_id"), "entry_id"),
-        call_id=values.text(body.get("call_id"), "call_id"),
+        entry_id=validate.provider_text(body.get("entry_id"), "entry_id"),
+        call_id=validate.provider_text(body.get("call_id"), "call_id"),
         timestamp=_moment(body.get("timestamp"), "timestamp", now),
         seq=_integer(body.get("seq"), "seq"),
         call_state=_state(body.get("call_state")),
-        location=values.text(body.get("location"), "location", required=False, max_len=64),
+        location=validate.provider_text(
+            body.get("location"), "location", required=False, max_len=64
+        ),
         caller=_party(body.get("from"), "from"),
         callee=_party(body.get("to"), "to"),
-        disconnect_reason=values.text(
+        disconnect_reason=validate.provider_text(
             body.get("disconnect_reason"), "disconnect_reason", required=False
         ),
     )
@@ -89,17 +91,17 @@ def parse_summary(json_text: str, now: float | None = None) -> Summary:
     talk = _integer(body.get("talk_time", 0), "talk_time")
     forward = _integer(body.get("forward_time", 0), "forward_time")
     return Summary(
-        entry_id=values.text(body.get("entry_id"), "entry_id"),
+        entry_id=validate.provider_text(body.get("entry_id"), "entry_id"),
         call_direction=_integer(body.get("call_direction", 0), "call_direction"),
         caller=_party(body.get("from"), "from"),
         callee=_party(body.get("to"), "to"),
-        line_number=values.text(body.get("line_number"), "line_number", required=False),
+        line_number=validate.provider_text(body.get("line_number"), "line_number", required=False),
         create_time=_moment(body.get("create_time"), "create_time", now),
         forward_time=_moment(forward, "forward_time", now) if forward else None,
         talk_time=_moment(talk, "talk_time", now) if talk else None,
         end_time=_moment(body.get("end_time"), "end_time", now),
         entry_result=_integer(body.get("entry_result", 0), "entry_result"),
-        disconnect_reason=values.text(
+        disconnect_reason=validate.provider_text(
             body.get("disconnect_reason"), "disconnect_reason", required=False
         ),
     )
@@ -179,9 +181,13 @@ def _party(value: object, field: str) -> Party:
     if not isinstance(value, dict):
         raise invalid(field, f"'{field}' must be an object with 'number' and/or 'extension'.")
     return Party(
-        number=values.text(value.get("number"), f"{field}.number", required=False, max_len=128),
-        extension=values.text(value.get("extension"), f"{field}.extension", required=False),
-        line_number=values.text(
+        number=validate.provider_text(
+            value.get("number"), f"{field}.number", required=False, max_len=128
+        ),
+        extension=validate.provider_text(
+            value.get("extension"), f"{field}.extension", required=False
+        ),
+        line_number=validate.provider_text(
             value.get("line_number"), f"{field}.line_number", required=False, max_len=128
         ),
     )
@@ -207,4 +213,4 @@ def _integer(value: object, field: str) -> int:
 
 
 def _moment(value: object, field: str, now: float | None) -> float:
-    return values.moment(_integer(value, field), field, now)
+    return validate.moment(_integer(value, field), field, now)

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from channels import fastjson, values
+from channels import fastjson, validate
 from channels.callerid import is_withheld
 from channels.phones import normalize
 from channels.rejection import Rejected, invalid, missing
@@ -40,23 +40,23 @@ def parse(raw: bytes, region: str, now: float | None = None) -> PhoneEvent:
     """The event in `raw`, or `Rejected` naming the first wrong field."""
     body = json_object(raw)
     event = _event(body.get("event"))
-    caller = values.text(body.get("from"), "from", required=False, max_len=128)
+    caller = validate.provider_text(body.get("from"), "from", required=False, max_len=128)
     withheld = is_withheld(caller)
-    operator = values.text(body.get("operator"), "operator", required=False)
+    operator = validate.provider_text(body.get("operator"), "operator", required=False)
     if event in NEEDS_OPERATOR and not operator:
         raise missing("operator")
     return PhoneEvent(
-        id=values.text(body.get("id"), "id"),
+        id=validate.provider_text(body.get("id"), "id"),
         event=event,
-        call_id=values.text(body.get("call_id"), "call_id"),
+        call_id=validate.provider_text(body.get("call_id"), "call_id"),
         caller="" if withheld else normalize(caller, region),
         caller_raw=caller,
         caller_withheld=withheld,
-        to=normalize(values.text(body.get("to"), "to", max_len=128), region),
+        to=normalize(validate.provider_text(body.get("to"), "to", max_len=128), region),
         operator=operator,
         duration=_duration(body.get("duration")),
         recording_url=_recording(body.get("recording_url")),
-        at=None if body.get("at") is None else values.moment(body["at"], "at", now),
+        at=None if body.get("at") is None else validate.moment(body["at"], "at", now),
     )
 
 
@@ -88,8 +88,8 @@ def _event(value: object) -> Event:
 
 
 def _duration(value: object) -> float | None:
-    return None if value is None else values.duration(value, "duration")
+    return None if value is None else validate.duration(value, "duration")
 
 
 def _recording(value: object) -> str:
-    return "" if value is None or value == "" else values.http_url(value, "recording_url")
+    return "" if value is None or value == "" else validate.http_url(value, "recording_url")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from channels import values
+from channels import validate
 from channels.message import InboundMessage
 from channels.phones import normalize
 from channels.rejection import invalid
@@ -54,7 +54,7 @@ def parse(form: Form, region: str) -> TwilioSms:
 def _media(form: Form) -> tuple[Media, ...]:
     found = []
     for index in range(form.whole("NumMedia", MAX_MEDIA) or 0):
-        url = values.http_url(form.get(f"MediaUrl{index}"), f"MediaUrl{index}")
+        url = validate.http_url(form.get(f"MediaUrl{index}"), f"MediaUrl{index}")
         kind = form.text(f"MediaContentType{index}", required=False, max_len=255)
         if kind and ("/" not in kind or not kind.isascii()):
             raise invalid(f"MediaContentType{index}", "A media type looks like 'image/jpeg'.")

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from channels import values
+from channels import validate
 from channels.callerid import is_withheld
 from channels.phones import normalize
 from channels.rejection import invalid
@@ -108,7 +108,7 @@ def parse_status(form: Form) -> CallStatus:
         dial_call_status=_status(form, "DialCallStatus", DIAL_STATUSES, required=False),
         dial_call_duration=form.whole("DialCallDuration", MAX_SECONDS),
         call_duration=form.whole("CallDuration", MAX_SECONDS),
-        recording_url=values.http_url(recording, "RecordingUrl") if recording else "",
+        recording_url=validate.http_url(recording, "RecordingUrl") if recording else "",
         recording_sid=sid(form, "RecordingSid", required=False),
         recording_duration=form.whole("RecordingDuration", MAX_SECONDS),
     )

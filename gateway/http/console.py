@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from channels import webform
 from channels.errors import NotFound
+from channels.webform import adapter as webform
 from gateway.http.auth import config_of
 
 CONSOLE_FILES = {

@@ -13,7 +13,6 @@ from aiohttp import web
 from channels import fastjson, signature
 from channels.callerid import is_withheld
 from channels.errors import InvalidField
-from channels.http import read_limited, require_type
 from channels.mango import events as mango_events
 from channels.mango import sign as mango_sign
 from channels.phone import events as phone_events
@@ -27,6 +26,7 @@ from gateway.calls import CallOutcome, CallStep, Step
 from gateway.config import Config
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import config_of
+from gateway.http.body import read_limited, require_type
 from routing.errors import RoutingRefused
 
 MAX_BODY = 64 * 1024

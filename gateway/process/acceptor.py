@@ -1,4 +1,4 @@
-"""One acceptor process: the aiohttp app (and, through its cleanup_ctx, SMTP and background work).
+"""One acceptor process: the aiohttp app (and, through its cleanup_ctx, the background work).
 
 `serve` starts N of them on one port (SO_REUSEPORT); SIGTERM drains in-flight requests, exits 0.
 """
@@ -36,7 +36,7 @@ async def run_app(config: Config) -> None:
     # every stored message is counted in /metrics and logged at DEBUG by the intake.
     app = build_app(config, config.redis_url)
     runner = AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
-    await runner.setup()  # enters the cleanup contexts: Redis client, SMTP server, singletons
+    await runner.setup()  # enters the cleanup contexts: Redis client, singletons
     try:
         host, port = config.http
         await web.TCPSite(runner, host, port, reuse_port=True).start()

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from channels import validate
 from channels.errors import BadRequest, InvalidField, NotFound
-from channels.http import require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.http.auth import actor
+from gateway.http.body import require_type
 from gateway.runtime.state import Runtime
 from gateway.store import CaseFilter
 from gateway.views import STATUSES

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from channels import signature, validate
-from channels.http import read_limited, require_type
+from channels.base import Delivery, Reply, Stored, require_type
 from channels.message import InboundMessage
 from channels.phones import normalize
-from channels.sms_settings import SmsSettings
+from channels.sms.settings import SmsSettings
 
 MAX_BODY = 64 * 1024
 
@@ -17,12 +15,11 @@ def _required(body: dict[str, object], name: str) -> str:
     return validate.text(body.get(name), name, required=True, allow_empty=False)
 
 
-async def parse(request: web.Request, settings: SmsSettings | None, region: str) -> InboundMessage:
-    raw = await read_limited(request, MAX_BODY)
+def parse(delivery: Delivery, settings: SmsSettings | None, region: str) -> InboundMessage:
     secret = settings.secret if settings else None
-    signature.verify(secret, request.headers.get("X-Intake-Signature"), raw)
-    require_type(request, "application/json")
-    body = validate.json_object(raw)
+    signature.verify(secret, delivery.headers.get("X-Intake-Signature"), delivery.body)
+    require_type(delivery.content_type, "application/json")
+    body = validate.json_object(delivery.body)
     received = body.get("received_at")
     return InboundMessage(
         channel="sms",
@@ -34,3 +31,8 @@ async def parse(request: web.Request, settings: SmsSettings | None, region: str)
         received_at=None if received is None else validate.moment(received, "received_at"),
         threading="sms",
     )
+
+
+def answer(delivery: Delivery, settings: SmsSettings | None, stored: Stored | None) -> Reply:
+    assert stored is not None  # `parse` never ignores a delivery
+    return Reply.json({"case_id": stored.case_id, "contact_id": stored.contact_id})

@@ -1,0 +1,1 @@
+"""The generic SMS webhook (`POST /hooks/sms`): its settings and its adapter."""

@@ -1,0 +1,1 @@
+"""Web forms (`POST /forms/<id>`): settings, the adapter and the multipart reader."""
