@@ -28,6 +28,7 @@
     {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
+    {p}imap:<mailbox>     hash     IMAP poller state: v (UIDVALIDITY), last (last UID handled)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -80,6 +81,7 @@ PER_ID = {
     "pool": "pool:{}:{}",
     "events": "ev:{}",
     "lease": "lease:{}",
+    "imap": "imap:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -196,3 +198,6 @@ class Keys:
 
     def lease(self, name: str) -> str:
         return self._per_id("lease", name)
+
+    def imap(self, mailbox: str) -> str:
+        return self._per_id("imap", mailbox)
