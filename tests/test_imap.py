@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -39,7 +41,9 @@ def imap(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
 
 def box_config(tmp_path: Path, port: int, folder: str = "INBOX", processed: str = "") -> Config:
     """The sample config with one plain-text mailbox on loopback."""
-    text = SAMPLE.read_text() + f"""
+    text = (
+        SAMPLE.read_text()
+        + f"""
 [[channels.email.imap]]
 host = "127.0.0.1"
 port = {port}
@@ -50,6 +54,7 @@ folder = "{folder}"
 poll_interval = "1s"
 processed_folder = "{processed}"
 """
+    )
     path = tmp_path / "imap.toml"
     path.write_text(text)
     return load_config(str(path), env={})
@@ -83,9 +88,6 @@ def flags_in(server: ImapServer, folder: str) -> list[bool]:
 
 async def eventually(check: Callable[[], Awaitable[T]], what: str, timeout: float = 20) -> T:
     """Await `check` until it returns something truthy (the poller runs on this very loop)."""
-    import asyncio
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := await check():
@@ -146,3 +148,149 @@ async def test_new_mail_becomes_a_case_then_seen(
     assert flags_in(imap, "INBOX") == [True, True]
     state = sync_redis.hgetall(keys.imap(f"{USER}@127.0.0.1:{imap.port}/INBOX"))
     assert set(state) == {b"v", b"last"}
+
+
+async def test_restart_between_fetches_repeats_nothing(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    config = box_config(tmp_path, imap.port)
+    append(imap, "INBOX", mail(1), mail(2))
+    first = await start_app(config)
+    await wait_cases(first, 2)
+    await first.close()  # the poller stops with the app
+    append(imap, "INBOX", mail(3))
+    second = await start_app(config)
+    assert await wait_cases(second, 3) == ["Question 1", "Question 2", "Question 3"]
+    uids = stored_uids(poller_log)
+    assert len(uids) == len(set(uids)) == 3  # fetched and stored once each, across the restart
+    assert flags_in(imap, "INBOX") == [True, True, True]
+
+
+async def test_uidvalidity_change_fetches_the_unseen_mail_again_stored_once(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    config = box_config(tmp_path, imap.port, folder="Support")
+    admin = imap.client()
+    admin.create_folder("Support")
+    before = admin.folder_status("Support", [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+    append(imap, "Support", mail(1))
+    first = await start_app(config)
+    await wait_cases(first, 1)
+    await first.close()
+    # the folder recreated (a migration, a restore): its UIDs start again under a new validity
+    admin.delete_folder("Support")
+    admin.create_folder("Support")
+    assert admin.folder_status("Support", [b"UIDVALIDITY"])[b"UIDVALIDITY"] != before
+    admin.logout()
+    append(imap, "Support", mail(0), flags=(SEEN,))  # read before: history, not fetched
+    append(imap, "Support", mail(1), mail(2))  # 1 came back unseen: deduplicated
+    second = await start_app(config)
+    assert await wait_cases(second, 2) == ["Question 1", "Question 2"]
+    assert any("UIDVALIDITY changed" in record.msg for record in poller_log.records)
+    assert flags_in(imap, "Support") == [True, True, True]
+    assert await subjects(second) == ["Question 1", "Question 2"]
+
+
+def flood() -> bytes:
+    """A mail the parser refuses to walk (too many nested multiparts): kept as its raw bytes."""
+    nested = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" * 200
+    return b"From: Flood <flood@example.org>\r\nSubject: Flood\r\n" + nested + b"x\r\n"
+
+
+def server_bytes(server: ImapServer, folder: str) -> list[bytes]:
+    client = server.client()
+    client.select_folder(folder, readonly=True)
+    found = client.fetch(client.search(["ALL"]), ["BODY.PEEK[]"])
+    client.logout()
+    return [bytes(found[uid][b"BODY[]"]) for uid in sorted(found)]
+
+
+async def test_unparseable_mail_is_kept_and_never_stops_the_batch(
+    imap: ImapServer, tmp_path: Path, start_app: Any
+) -> None:
+    garbage = b"\x01\x02 no headers\xff\xfe at all\r\n\r\n\xc3\x28 body"
+    append(imap, "INBOX", garbage, flood(), mail(1))
+    as_stored = server_bytes(imap, "INBOX")  # Dovecot rewrites NUL and bare-LF bytes on APPEND
+    client = await start_app(box_config(tmp_path, imap.port))
+    assert "Question 1" in await wait_cases(client, 3)  # the mail after them is not held up
+    cases = [await (await client.get(f"/api/cases/{n}", headers=ADMIN)).json() for n in (1, 2)]
+    (first,), (second,) = cases[0]["timeline"], cases[1]["timeline"]
+    assert first["text"].startswith("\x01\x02 no headers")
+    assert [a["name"] for a in second["attachments"]] == ["message.eml"]
+    eml = await client.get(second["attachments"][0]["url"], headers=ADMIN)
+    assert await eml.read() == as_stored[1]
+    assert flags_in(imap, "INBOX") == [True, True, True]
+
+
+async def test_dropped_connection_mid_batch_recovers_all_stored_once(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    body = "The parcel went missing. " * 800  # ~20 KB each: one batch of 20 is ~400 KB
+    append(imap, "INBOX", *(mail(n, body) for n in range(30)))
+    proxy = CuttingProxy(imap.port, cut_after=500_000)  # inside the second batch's FETCH
+    await proxy.start()
+    client = await start_app(box_config(tmp_path, proxy.port))
+    assert len(await wait_cases(client, 30)) == 30
+    assert proxy.cut and proxy.connections >= 2  # it was cut, and the poller came back
+    uids = stored_uids(poller_log)
+    assert len(uids) == len(set(uids)) == 30
+    assert flags_in(imap, "INBOX") == [True] * 30
+    await proxy.stop()
+
+
+async def test_two_gateways_one_poller(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    proxy = CuttingProxy(imap.port)  # counts the pollers' connections
+    await proxy.start()
+    config = box_config(tmp_path, proxy.port)
+    first, second = await start_app(config), await start_app(config)
+    append(imap, "INBOX", mail(1), mail(2), mail(3))
+    await wait_cases(first, 3)
+    assert await subjects(second) == ["Question 1", "Question 2", "Question 3"]
+    assert proxy.connections == 1  # only the lease holder logged in
+    uids = stored_uids(poller_log)
+    assert len(uids) == len(set(uids)) == 3
+    await proxy.stop()
+
+
+async def test_seen_only_after_the_mail_is_stored(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    valkey = Valkey(tmp_path / "valkey")
+    valkey.data_dir.mkdir()
+    valkey.start()
+    client = await start_app(box_config(tmp_path, imap.port), valkey.url)
+    append(imap, "INBOX", mail(1))
+    await wait_cases(client, 1)
+    valkey.stop()
+    append(imap, "INBOX", mail(2))
+
+    async def noticed() -> bool:
+        return any("storage unavailable" in r.msg or "lost Redis" in r.msg
+                   for r in poller_log.records)  # fmt: skip
+
+    await eventually(noticed, "the poller to notice Redis is gone")
+    assert flags_in(imap, "INBOX") == [True, False]  # not stored, so not seen
+    valkey.start()
+    assert await wait_cases(client, 2) == ["Question 1", "Question 2"]
+
+    async def seen() -> bool:
+        return flags_in(imap, "INBOX") == [True, True]
+
+    await eventually(seen, "the stored mail to be marked seen")
+    await client.close()
+    valkey.stop()
+
+
+async def test_processed_folder_gets_the_stored_mail(
+    imap: ImapServer, tmp_path: Path, start_app: Any
+) -> None:
+    client = await start_app(box_config(tmp_path, imap.port, processed="Processed"))
+    append(imap, "INBOX", mail(1), mail(2))
+    await wait_cases(client, 2)
+
+    async def moved() -> bool:
+        return flags_in(imap, "INBOX") == [] and flags_in(imap, "Processed") == [True, True]
+
+    await eventually(moved, "both mails moved to Processed, seen")
