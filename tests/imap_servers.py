@@ -20,7 +20,8 @@ USER = "alice"
 PASSWORD = "s3cret"
 
 # pymap always; Dovecot where installed, and in CI (which installs it) a missing one fails.
-KINDS = ["pymap"] + (["dovecot"] if shutil.which("dovecot") or os.environ.get("CI") else [])
+IN_CI = os.environ.get("CI") == "true"
+KINDS = ["pymap"] + (["dovecot"] if shutil.which("dovecot") or IN_CI else [])
 
 
 class ImapServer:
