@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.config import Config, load_config
 from gateway.http.app import build_app
+from gateway.imap.poller import batches
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE
 from tests.helpers import free_port
@@ -40,21 +41,28 @@ def imap(request: pytest.FixtureRequest) -> Iterator[ImapServer]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def box_config(tmp_path: Path, port: int, folder: str = "INBOX", processed: str = "") -> Config:
-    """The sample config with one plain-text mailbox on loopback."""
-    text = (
-        SAMPLE.read_text()
-        + f"""
+MAILBOX = """
 [[channels.email.imap]]
 host = "127.0.0.1"
 port = {port}
 tls = false
-user = "{USER}"
-password = "{PASSWORD}"
+user = "{user}"
+password = "{password}"
 folder = "{folder}"
 poll_interval = "1s"
 processed_folder = "{processed}"
 """
+
+
+def box_config(
+    tmp_path: Path, port: int, folder: str = "INBOX", processed: str = "", max_bytes: int = 0
+) -> Config:
+    """The sample config with one plain-text mailbox on loopback."""
+    text = SAMPLE.read_text()
+    if max_bytes:
+        text = text.replace("max_message_bytes = 10485760", f"max_message_bytes = {max_bytes}")
+    text += MAILBOX.format(
+        port=port, user=USER, password=PASSWORD, folder=folder, processed=processed
     )
     path = tmp_path / "imap.toml"
     path.write_text(text)
@@ -307,3 +315,24 @@ async def test_processed_folder_gets_the_stored_mail(
         return flags_in(imap, "INBOX") == [] and flags_in(imap, "Processed") == [True, True]
 
     await eventually(moved, "both mails moved to Processed, seen")
+
+
+async def test_mail_over_the_size_limit_is_left_unseen_and_the_rest_stored(
+    imap: ImapServer, tmp_path: Path, start_app: Any
+) -> None:
+    append(imap, "INBOX", mail(1, "x" * 30_000), mail(2))
+    client = await start_app(box_config(tmp_path, imap.port, max_bytes=20_000))
+    assert await wait_cases(client, 1) == ["Question 2"]
+
+    async def marked() -> bool:
+        return flags_in(imap, "INBOX") == [False, True]
+
+    await eventually(marked, "the stored mail seen, the big one untouched")
+
+
+def test_batches_bound_count_and_bytes() -> None:
+    sizes = {1: 10, 2: 10, 3: 50, 4: 10, 5: 10, 6: 10}
+    assert list(batches([1, 2, 3, 4, 5, 6], sizes, count=2, budget=30)) == [
+        [1, 2], [3], [4, 5], [6],
+    ]  # fmt: skip
+    assert list(batches([1, 2, 3], sizes, count=20, budget=1000)) == [[1, 2, 3]]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -26,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from channels.email_settings import ImapBox
+from channels.email_settings import DEFAULT_MAX_MESSAGE_BYTES, ImapBox
 from channels.errors import StorageUnavailable
 from gateway.http.app_keys import RUNTIME
 from gateway.imap.session import IMAP_ERRORS, Selected, Session
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-BATCH = 20  # mails per FETCH: fewer round trips, bounded memory
+BATCH = 20  # mails per FETCH: fewer round trips ...
+BATCH_BYTES = 16 * 1024 * 1024  # ... and bounded memory (one bigger mail is fetched alone)
 IDLE_SLICE = 1.0  # seconds per idle_check: how soon a cancelled poller lets go of its thread
 IDLE_RENEW = 300.0  # IDLE is re-issued long before the server's 29-minute limit
 BACKOFF_FIRST = 0.5
@@ -47,6 +48,21 @@ BACKOFF_MAX = 60.0
 
 # Storage not reachable: nothing is wrong with the mail, so it is retried later.
 STORAGE_DOWN = (StorageUnavailable, RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
+
+
+def batches(uids: list[int], sizes: dict[int, int], count: int, budget: int) -> Iterator[list[int]]:
+    """Consecutive UIDs, at most `count` per FETCH and about `budget` bytes (at least one)."""
+    batch: list[int] = []
+    total = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if batch and (len(batch) == count or total + size > budget):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
 
 
 class ImapDown(Exception):
@@ -108,11 +124,11 @@ class Poller:
 
     async def _connected(self) -> None:
         selected = await self._call(self.session.open)
-        self.backoff = BACKOFF_FIRST
         mode = "IDLE" if selected.idle else f"polling every {self.box.poll_interval:g}s"
         log.info("imap %s: logged in (%s)", self.name, mode)
         while True:
             await self._fetch_new(selected)
+            self.backoff = BACKOFF_FIRST  # only a whole look counts: a failing one backs off
             raise_if_cancelled()
             if selected.idle:
                 await self._idle()
@@ -134,17 +150,22 @@ class Poller:
         await redis.hset(self.key, mapping={"v": selected.uidvalidity, "last": last})
 
     async def _deliver(self, uids: list[int], advance: bool) -> None:
-        for start in range(0, len(uids), BATCH):
-            await self._batch(uids[start : start + BATCH], advance)
+        if not uids:
+            return
+        sizes = await self._call(self.session.sizes, uids)
+        for batch in batches(uids, sizes, BATCH, BATCH_BYTES):
+            await self._batch(batch, sizes, advance)
 
-    async def _batch(self, uids: list[int], advance: bool) -> None:
-        bodies = await self._call(self.session.fetch, uids)
+    async def _batch(self, uids: list[int], sizes: dict[int, int], advance: bool) -> None:
+        limit = self._size_limit()
+        wanted = [uid for uid in uids if sizes.get(uid, 0) <= limit]
+        bodies = await self._call(self.session.fetch, wanted) if wanted else {}
         stored: list[int] = []
         handled = 0
         stopped: BaseException | None = None
         for uid in uids:
             try:
-                if await self._store(uid, bodies.get(uid)):
+                if await self._store(uid, bodies.get(uid), sizes.get(uid, 0) > limit):
                     stored.append(uid)
             except STORAGE_DOWN as error:
                 stopped = error
@@ -157,8 +178,15 @@ class Poller:
         if stopped is not None:
             raise stopped
 
-    async def _store(self, uid: int, raw: bytes | None) -> bool:
+    def _size_limit(self) -> int:
+        settings = self.runtime.config.channels.email
+        return settings.max_message_bytes if settings else DEFAULT_MAX_MESSAGE_BYTES
+
+    async def _store(self, uid: int, raw: bytes | None, too_big: bool) -> bool:
         """True when stored (or dropped as noise); False leaves the mail unseen in the folder."""
+        if too_big:  # what SMTP refuses with 552 is not taken from a mailbox either
+            log.error("imap %s: UID %s is over max_message_bytes; left unseen", self.name, uid)
+            return False
         if raw is None:
             return False  # expunged since the search: nothing left to store
         runtime = self.runtime

@@ -68,6 +68,12 @@ class Session:
     def unseen(self) -> list[int]:
         return sorted(self.client.search(["UNSEEN"]))
 
+    def sizes(self, uids: list[int]) -> dict[int, int]:
+        found = self.client.fetch(uids, ["RFC822.SIZE"])
+        return {
+            uid: int(item[b"RFC822.SIZE"]) for uid, item in found.items() if b"RFC822.SIZE" in item
+        }
+
     def fetch(self, uids: list[int]) -> dict[int, bytes]:
         """The raw bytes by UID; PEEK leaves \\Seen alone. A UID expunged meanwhile is absent."""
         found = self.client.fetch(uids, ["BODY.PEEK[]"])
