@@ -129,11 +129,15 @@ def make_server(kind: str, directory: Path) -> ImapServer:
 
 class CuttingProxy:
     """Forwards 127.0.0.1:`port` to the server; `cut_after` server bytes in, it drops every
-    connection once (a network failure mid-FETCH), then forwards again. Counts connections."""
+    connection once (a network failure mid-FETCH), then forwards again. Counts connections.
+    `hide_idle` strips IDLE from the server's capabilities: a server without it."""
 
-    def __init__(self, target_port: int, cut_after: int | None = None) -> None:
+    def __init__(
+        self, target_port: int, cut_after: int | None = None, hide_idle: bool = False
+    ) -> None:
         self.target_port = target_port
         self.cut_after = cut_after
+        self.hide_idle = hide_idle
         self.port = 0
         self.connections = 0
         self.cut = False
@@ -164,6 +168,8 @@ class CuttingProxy:
     ) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                if counted and self.hide_idle:
+                    data = data.replace(b" IDLE", b"")
                 writer.write(data)
                 await writer.drain()
                 if counted:

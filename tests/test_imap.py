@@ -16,6 +16,7 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient
 
+from channels.errors import ConfigError
 from gateway.config import Config, load_config
 from gateway.http.app import build_app
 from gateway.imap.poller import batches
@@ -336,3 +337,28 @@ def test_batches_bound_count_and_bytes() -> None:
         [1, 2], [3], [4, 5], [6],
     ]  # fmt: skip
     assert list(batches([1, 2, 3], sizes, count=20, budget=1000)) == [[1, 2, 3]]
+
+
+async def test_without_idle_the_folder_is_polled(
+    imap: ImapServer, tmp_path: Path, start_app: Any, poller_log: pytest.LogCaptureFixture
+) -> None:
+    proxy = CuttingProxy(imap.port, hide_idle=True)
+    await proxy.start()
+    client = await start_app(box_config(tmp_path, proxy.port))  # poll_interval = "1s"
+    append(imap, "INBOX", mail(1))
+    await wait_cases(client, 1)
+    append(imap, "INBOX", mail(2))
+    assert await wait_cases(client, 2) == ["Question 1", "Question 2"]
+    assert any("polling every 1s" in record.getMessage() for record in poller_log.records)
+    await proxy.stop()
+
+
+def test_starttls_needs_a_plain_connection(tmp_path: Path) -> None:
+    text = SAMPLE.read_text() + MAILBOX.format(
+        port=143, user=USER, password=PASSWORD, folder="INBOX", processed=""
+    ).replace("tls = false", "tls = true\nstarttls = true")
+    path = tmp_path / "both.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(path), env={})
+    assert any("starttls" in problem for problem in raised.value.problems)
