@@ -14,6 +14,7 @@ class ImapBox:
     host: str
     port: int
     tls: bool
+    starttls: bool  # plain connect, then STARTTLS before LOGIN (port 143 servers)
     user: str
     password: Secret
     folder: str
@@ -53,10 +54,14 @@ def read(table: Table) -> EmailSettings | None:
 
 def _imap(table: Table) -> ImapBox:
     tls = table.flag("tls", True)
+    starttls = table.flag("starttls", False)
+    if tls and starttls:
+        table.problem("starttls", "needs tls = false (STARTTLS upgrades a plain connection)")
     box = ImapBox(
         host=table.text("host", required=True) or "",
         port=table.port("port", 993 if tls else 143),
         tls=tls,
+        starttls=starttls,
         user=table.text("user", required=True) or "",
         password=table.secret("password"),
         folder=table.text("folder", "INBOX") or "INBOX",

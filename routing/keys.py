@@ -29,6 +29,7 @@
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
     {p}call:<prov>:<id>   hash     one phone call's course (routing/lua/calls.lua; TTL: DEDUPE_TTL)
+    {p}imap:<mailbox>     hash     IMAP poller state: v (UIDVALIDITY), last (last UID handled)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -82,6 +83,7 @@ PER_ID = {
     "events": "ev:{}",
     "lease": "lease:{}",
     "call": "call:{}:{}",
+    "imap": "imap:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -201,3 +203,6 @@ class Keys:
 
     def call(self, provider: str, call_id: str) -> str:
         return self._per_id("call", provider, call_id)
+
+    def imap(self, mailbox: str) -> str:
+        return self._per_id("imap", mailbox)

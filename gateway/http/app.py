@@ -18,6 +18,7 @@ from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
+from gateway.imap.poller import add_pollers
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.state import Runtime
@@ -58,6 +59,8 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     app.cleanup_ctx.append(runtime_ctx)
     app.cleanup_ctx.append(singletons_ctx)
     add_singleton(app, "timers", sweep_timers)
+    if config.channels.email and config.channels.email.imap:
+        add_pollers(app, config.channels.email.imap)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)

@@ -1,0 +1,1 @@
+"""The IMAP edge: mailbox pollers that fetch mail into the intake."""
