@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from channels import (
+    chat_settings,
     email_settings,
     mango_settings,
     phone_settings,
@@ -21,6 +22,7 @@ from channels import (
     twilio_settings,
     webform_settings,
 )
+from channels.chat_settings import ChatSettings
 from channels.email_settings import EmailSettings
 from channels.errors import ConfigError
 from channels.mango_settings import MangoSettings
@@ -48,6 +50,7 @@ class Channels:
     mango: MangoSettings | None
     sms: SmsSettings | None
     webform: WebformSettings | None
+    chat: ChatSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ def _channels(table: Table, routing: RoutingSettings) -> Channels:
         mango=mango_settings.read(table.table("mango")),
         sms=sms_settings.read(table.table("sms")),
         webform=webform_settings.read(table.table("webform"), routing.services),
+        chat=chat_settings.read(table.table("chat")),
     )
     forms = channels.webform.forms if channels.webform else {}
     routing_settings.check_forms(table.problems, routing, forms)

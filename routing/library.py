@@ -18,7 +18,15 @@ from importlib import resources
 from routing import constants
 from routing.keys import FIXED, PER_ID
 
-FILES = ("lib.lua", "intake.lua", "sync.lua", "actions.lua", "operators.lua", "explain.lua")
+FILES = (
+    "lib.lua",
+    "intake.lua",
+    "sync.lua",
+    "actions.lua",
+    "operators.lua",
+    "explain.lua",
+    "chat.lua",
+)
 SHARED = "lib.lua"  # its locals are seen by every later file; the others are wrapped in do/end
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")

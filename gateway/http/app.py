@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import StorageUnavailable
+from gateway.chat import routes as chat
 from gateway.config import Config
 from gateway.http import admin, hooks, metrics
 from gateway.http.api import actions, cases, operators
@@ -66,4 +67,5 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     operators.add_routes(app)
     admin.add_routes(app)
     metrics.add_routes(app)
+    chat.add_routes(app)
     return app

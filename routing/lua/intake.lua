@@ -18,6 +18,11 @@ end
 
 local function find_contact()
   local id = false
+  -- A message naming its case but no sender (a chat visitor) is from the case's contact.
+  if m.thr == 'case' and m.phone == '' and m.email == '' then
+    id = redis.call('HGET', K.case(m.hint), 'ct')
+    if id then return id end
+  end
   if m.phone ~= '' then id = redis.call('HGET', K.phone_index, m.phone) end
   if not id and m.email ~= '' then id = redis.call('HGET', K.email_index, m.email) end
   if not id then

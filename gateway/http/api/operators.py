@@ -81,7 +81,7 @@ async def put_presence(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.StreamResponse:
     runtime, operator_id = _authorized(request)
     stream = runtime.keys.events(operator_id)
-    last = request.headers.get("Last-Event-ID") or "$"
+    last = request.headers.get("Last-Event-ID") or await _newest(runtime, stream)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})  # fmt: skip
     await response.prepare(request)
@@ -115,6 +115,13 @@ async def events(request: web.Request) -> web.StreamResponse:
         if task is not None:
             streams.discard(task)
     return response
+
+
+async def _newest(runtime: Runtime, stream: str) -> str:
+    """The id to read after, fixed before the answer starts: XREAD's "$" would be resolved at
+    the first read and miss what happens between the client seeing the headers and that read."""
+    newest = await runtime.redis.xrevrange(stream, count=1)
+    return text(newest[0][0]) if newest else "0-0"
 
 
 async def close_streams(app: web.Application) -> None:

@@ -1,0 +1,41 @@
+"""The chat's routes and its one background task (the reply subscription), added to the app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from importlib import resources
+
+from aiohttp import web
+
+from gateway.chat import reply
+from gateway.chat.hub import HUB, Hub
+from gateway.chat.socket import chat_socket
+from gateway.http.app_keys import RUNTIME
+from gateway.runtime.cancel import stop_tasks
+
+WIDGET = resources.files("gateway").joinpath("static", "widget.js").read_bytes()
+
+
+async def widget(request: web.Request) -> web.Response:
+    headers = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+    return web.Response(body=WIDGET, content_type="text/javascript", headers=headers)
+
+
+async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(app[HUB].run(app[RUNTIME]), name="chat replies")
+    yield
+    await stop_tasks([task])
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[HUB].close_all()
+
+
+def add_routes(app: web.Application) -> None:
+    app[HUB] = Hub()
+    app.cleanup_ctx.append(_hub_ctx)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/chat/ws", chat_socket)
+    app.router.add_get("/chat/widget.js", widget)
+    reply.add_routes(app)
