@@ -56,7 +56,7 @@ def parse(raw: str, max_chars: int) -> Frame:
         if kind == "message":
             return _message(data, max_chars)
     except InvalidField as error:
-        return Rejected("invalid_field", error.message)
+        return Rejected(error.code, error.message)
     return Rejected("unknown_type", "'type' must be 'hello' or 'message'.")
 
 

@@ -14,6 +14,7 @@ register('chat_reply', function(args)
   timeline(cid, {k = 'message', d = 'out', o = by, x = args[4], delivery = 'queued'})
   local position = redis.call('LLEN', K.timeline(cid)) - 1
   redis.call('PUBLISH', args[5], cjson.encode({p = position, x = args[4], at = NOW}))
+  if actor == '' and f[3] then event(f[3], 'case_updated', cid, {'change', 'reply', 'by', by}) end
   return ok({position = position})
 end)
 
