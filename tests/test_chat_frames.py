@@ -55,7 +55,7 @@ def test_the_chat_section_is_read_and_checked(write_config: Callable[[str], Conf
     broken = sample[:start] + "[channels.chat]\nmax_message_chars = 0\nsmile = 1\n" + sample[end:]
     with pytest.raises(ConfigError) as caught:
         write_config(broken)
-    lines = "\n".join(caught.value.lines)
+    lines = "\n".join(caught.value.problems)
     assert "channels.chat.allowed_origins: missing" in lines
     assert "channels.chat.max_message_chars: must be at least 1" in lines
     assert "channels.chat.smile: unknown key" in lines

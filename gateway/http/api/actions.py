@@ -159,7 +159,12 @@ async def note(request: web.Request) -> web.Response:
     entry = {"k": "note", "x": text, "o": by, "at": now_ms()}
     await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
     if case["assignee"] and case["assignee"] != who.operator:  # "someone else edited this"
-        fields = {"type": "case_updated", "case": case_id, "change": "note", "by": by}
+        fields: dict[Any, Any] = {
+            "type": "case_updated",
+            "case": case_id,
+            "change": "note",
+            "by": by,
+        }
         stream = runtime.keys.events(case["assignee"])
         await runtime.redis.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
