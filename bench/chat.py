@@ -103,7 +103,7 @@ async def echo_run(http: aiohttp.ClientSession, server: Server, args: Any) -> di
         times.append(time.perf_counter() - start)
     for socket in idle:
         await socket.close()
-    return {"p99": p99(times), "rss": per_socket}
+    return {"p99": p99(times), "p50": p50(times), "rss": per_socket}
 
 
 async def visitor(http: aiohttp.ClientSession, base: str) -> tuple[Any, dict[str, Any]]:
@@ -196,9 +196,13 @@ async def gateway_run(http: aiohttp.ClientSession, server: Server, args: Any) ->
     idle = await many(args.sockets - MEASURED, lambda: visitor(http, base))
     await asyncio.sleep(1)
     per_socket = (tree_rss(server.proc.pid)[0] - before) / args.sockets
+    messages = await to_operator(measured, events, args.samples)
+    replies = await to_visitor(http, base, measured, args.samples)
     result = {
-        "message": p99(await to_operator(measured, events, args.samples)),
-        "reply": p99(await to_visitor(http, base, measured, args.samples)),
+        "message": p99(messages),
+        "message_p50": p50(messages),
+        "reply": p99(replies),
+        "reply_p50": p50(replies),
         "rss": per_socket,
     }
     reader.cancel()
@@ -219,13 +223,15 @@ async def measure(echo: Server, gateway: Server, args: Any) -> tuple[dict[str, f
 def report(baseline: dict[str, float], chat: dict[str, float], args: Any) -> None:
     ms = 1000
     print(f"chat bench: {args.sockets} idle sockets, {args.samples} samples each, {loop_name()}")
-    print(f"  bare echo round trip p99            {baseline['p99'] * ms:7.2f} ms")
+    echo = f"{baseline['p99'] * ms:7.2f} ms (p50 {baseline['p50'] * ms:.2f})"
+    print(f"  bare echo round trip p99            {echo}")
     for name, key in (
         ("visitor message -> SSE event", "message"),
         ("reply POST -> visitor frame", "reply"),
     ):
         ratio = chat[key] / baseline["p99"]
-        print(f"  {name:<36}{chat[key] * ms:7.2f} ms  = {ratio:.2f}x the echo")
+        median = chat[f"{key}_p50"] * ms
+        print(f"  {name:<36}{chat[key] * ms:7.2f} ms (p50 {median:.2f}) = {ratio:.2f}x the echo")
     print(f"  RSS per idle socket: gateway {kib(chat['rss'])}, bare echo {kib(baseline['rss'])}")
 
 

@@ -62,8 +62,12 @@ class Hub:
             while True:
                 message = await pubsub.get_message(timeout=1.0)
                 raise_if_cancelled()
-                if message is not None:
+                if message is None:
+                    continue
+                try:
                     await self._dispatch(runtime, text(message["channel"]), message["data"])
+                except (ValueError, KeyError, TypeError):  # not ours: keep serving the rest
+                    log.warning("unreadable chat reply on %s", text(message["channel"]))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
