@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSServerHandshakeError
+from aiohttp import ClientSession, WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
 from tests.chat_client import ANNA, ORIGIN, frame, say, visit
 from tests.conftest import GatewayFactory
+from tests.helpers import Serve
 from tests.test_events import next_event
 
 
@@ -180,3 +182,15 @@ async def test_the_widget_script_is_served(gateway: TestClient) -> None:
     for testid in ("chat-open", "chat-input", "chat-send", "chat-messages", "chat-message"):
         assert f'"data-testid": "{testid}"' in source
     assert "innerHTML" not in source
+
+
+async def test_serve_stops_promptly_with_visitors_connected(serve: Callable[..., Serve]) -> None:
+    process = serve("--workers", "0")
+    await asyncio.to_thread(process.wait_ready)
+    async with ClientSession() as http:
+        ws = await http.ws_connect(process.base_url + "/chat/ws", headers=ORIGIN)
+        await ws.send_json({"type": "hello"})
+        assert (await frame(ws))["type"] == "welcome"
+        assert await asyncio.to_thread(process.stop) == 0
+        closing = await asyncio.wait_for(ws.receive(), 5)
+        assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)

@@ -103,7 +103,7 @@ class Visitor:
         opened = InboundMessage(
             channel="chat",
             dedupe_scope="chat",
-            delivery_id=f"{token}:open",
+            delivery_id=None,  # the token is new: nothing to repeat
             sender_phone=self._phone(hello),
             sender_email=hello.email,
             sender_name=hello.name,
@@ -117,7 +117,7 @@ class Visitor:
         inbound = InboundMessage(
             channel="chat",
             dedupe_scope=f"chat:{session.token}",
-            delivery_id=frame.id or secrets.token_hex(8),
+            delivery_id=frame.id or None,  # the client's id makes its resend harmless
             text=frame.text,
             threading="case",
             case_hint=session.case_id,
