@@ -18,8 +18,9 @@ end
 
 local function find_contact()
   local id = false
-  -- A message naming its case but no sender (a chat visitor) is from the case's contact.
-  if m.thr == 'case' and m.phone == '' and m.email == '' then
+  -- A chat visitor's message names its session's case and no sender: the case's contact.
+  -- (Only chat: a mail without a From naming a case must not pass as its contact's.)
+  if m.ch == 'chat' and m.thr == 'case' and m.phone == '' and m.email == '' then
     id = redis.call('HGET', K.case(m.hint), 'ct')
     if id then return id end
   end
