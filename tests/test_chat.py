@@ -65,6 +65,7 @@ async def test_a_chat_goes_to_the_operator_and_the_reply_comes_back(gateway: Tes
     assert (entry["direction"], entry["operator"], entry["channel"]) == ("out", "anna", "chat")
     case = await (await gateway.get(f"/api/cases/{case_id}", headers=ANNA)).json()
     assert (case["channel"], case["contact"]["name"]) == ("chat", "Olga")
+    assert case["subject"] == "Olga (Customer support)"
     ins = [e["text"] for e in case["timeline"] if e.get("direction") == "in" and "text" in e]
     assert ins == ["Where is my order?"]
     await ws.close()
@@ -136,7 +137,7 @@ async def test_nobody_available_says_offline_and_an_email_attaches_to_the_contac
     assert await frame(ws) == welcome  # the same session, now with an e-mail
     case = await (await gateway.get(f"/api/cases/{welcome['case_id']}", headers=ANNA)).json()
     assert case["contact"]["emails"] == ["visitor@example.com"]
-    assert case["status"] == "queued"
+    assert (case["status"], case["subject"]) == ("queued", "Website chat")
     await ws.close()
 
 

@@ -20,6 +20,8 @@ from gateway.chat.sessions import Session
 from gateway.runtime.state import Runtime
 from gateway.views import rfc3339
 
+ANONYMOUS_SUBJECT = "Website chat"
+
 
 class Visitor:
     def __init__(self, runtime: Runtime, hub: Hub, ws: web.WebSocketResponse, address: str):
@@ -107,6 +109,8 @@ class Visitor:
             sender_phone=self._phone(hello),
             sender_email=hello.email,
             sender_name=hello.name,
+            # the default subject names the contact; an anonymous visitor has nothing to name
+            subject="" if hello.name or hello.phone or hello.email else ANONYMOUS_SUBJECT,
         )
         result = await self.runtime.intake.submit(self.runtime.config, opened)
         session = Session(token, result.case_id, result.contact_id)
