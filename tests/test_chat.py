@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import ClientSession, WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient
 
+from gateway.config import Config
 from tests.chat_client import ANNA, ORIGIN, frame, say, visit
-from tests.conftest import GatewayFactory
+from tests.conftest import ADMIN, SAMPLE, GatewayFactory
 from tests.helpers import Serve
 from tests.test_events import next_event
 
@@ -194,4 +195,29 @@ async def test_serve_stops_promptly_with_visitors_connected(serve: Callable[...,
         assert (await frame(ws))["type"] == "welcome"
         assert await asyncio.to_thread(process.stop) == 0
         closing = await asyncio.wait_for(ws.receive(), 5)
+        while closing.type == WSMsgType.TEXT:  # the status frame may still be unread
+            closing = await asyncio.wait_for(ws.receive(), 5)
         assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+
+
+async def test_writing_after_the_case_is_closed_for_good_moves_the_session_to_a_new_case(
+    make_gateway: GatewayFactory, write_config: Callable[[str], Config]
+) -> None:
+    text = SAMPLE.read_text().replace('reopen_within = "7d"', 'reopen_within = "0s"')
+    gateway = await make_gateway(write_config(text))
+    ws, welcome, _ = await visit(gateway)
+    old = welcome["case_id"]
+    resp = await gateway.post(f"/api/cases/{old}/resolve", headers=ADMIN)
+    assert resp.status == 200
+    await ws.send_json({"type": "message", "text": "one more thing"})
+    moved = await frame(ws)
+    assert moved["type"] == "welcome" and moved["session"] == welcome["session"]
+    assert moved["case_id"] != old
+    assert (await frame(ws))["text"] == "one more thing"
+    case = await (await gateway.get(f"/api/cases/{moved['case_id']}", headers=ADMIN)).json()
+    assert (case["related_case"], case["channel"]) == (old, "chat")
+    await ws.close()
+    again = await gateway.ws_connect("/chat/ws", headers=ORIGIN)  # the session follows
+    await again.send_json({"type": "hello", "session": welcome["session"]})
+    assert (await frame(again))["case_id"] == moved["case_id"]
+    await again.close()
