@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from aiohttp import WSCloseCode, web
+from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,30 +47,37 @@ class Hub:
             if not sockets:
                 del self._sockets[case_id]
 
-    async def run(self, runtime: Runtime) -> None:
-        """Forever: (re)subscribe and dispatch; cancelled on shutdown."""
+    async def subscribe(self, runtime: Runtime) -> PubSub:
+        pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.psubscribe(runtime.keys.chat_channels)
+        return pubsub
+
+    async def run(self, runtime: Runtime, pubsub: PubSub | None) -> None:
+        """Forever: dispatch, resubscribing after Redis comes back; cancelled on shutdown.
+
+        `pubsub` is subscribed already (at startup: no reply is missed once the app serves)."""
         while True:
             try:
-                await self._listen(runtime)
+                pubsub = pubsub or await self.subscribe(runtime)
+                await self._listen(runtime, pubsub)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 raise_if_cancelled()
                 await asyncio.sleep(RETRY)
+            finally:
+                if pubsub is not None:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                pubsub = None
 
-    async def _listen(self, runtime: Runtime) -> None:
-        pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.psubscribe(runtime.keys.chat_channels)
-            while True:
-                message = await pubsub.get_message(timeout=1.0)
-                raise_if_cancelled()
-                if message is None:
-                    continue
-                try:
-                    await self._dispatch(runtime, text(message["channel"]), message["data"])
-                except (ValueError, KeyError, TypeError):  # not ours: keep serving the rest
-                    log.warning("unreadable chat reply on %s", text(message["channel"]))
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async def _listen(self, runtime: Runtime, pubsub: PubSub) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            raise_if_cancelled()
+            if message is None:
+                continue
+            try:
+                await self._dispatch(runtime, text(message["channel"]), message["data"])
+            except (ValueError, KeyError, TypeError):  # not ours: keep serving the rest
+                log.warning("unreadable chat reply on %s", text(message["channel"]))
 
     async def _dispatch(self, runtime: Runtime, channel: str, data: Any) -> None:
         case_id = int(channel.rpartition(":")[2])

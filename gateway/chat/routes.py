@@ -23,7 +23,9 @@ async def widget(request: web.Request) -> web.Response:
 
 
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(app[HUB].run(app[RUNTIME]), name="chat replies")
+    hub, runtime = app[HUB], app[RUNTIME]
+    pubsub = await hub.subscribe(runtime)  # before serving: a reply then always has a listener
+    task = asyncio.create_task(hub.run(runtime, pubsub), name="chat replies")
     yield
     await stop_tasks([task])
 
