@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 from aiohttp import web
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.chat import reply
 from gateway.chat.hub import HUB, Hub
@@ -24,7 +27,10 @@ async def widget(request: web.Request) -> web.Response:
 
 async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     hub, runtime = app[HUB], app[RUNTIME]
-    pubsub = await hub.subscribe(runtime)  # before serving: a reply then always has a listener
+    try:  # before serving: a reply then always has a listener
+        pubsub: PubSub | None = await hub.subscribe(runtime)
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        pubsub = None  # Redis went away just now: the hub subscribes when it is back
     task = asyncio.create_task(hub.run(runtime, pubsub), name="chat replies")
     yield
     await stop_tasks([task])
