@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from channels import email_settings, mango_settings, phone_settings, twilio_settings
+from channels import (
+    chat_settings,
+    email_settings,
+    mango_settings,
+    phone_settings,
+    twilio_settings,
+)
 from channels.base import Channel, Hook, section
 from channels.sms import adapter as sms
 from channels.sms import settings as sms_settings
@@ -35,4 +41,5 @@ CHANNELS: tuple[Channel[Any], ...] = (
         lambda table, known: webform_settings.read(table, known.services),
         (Hook("POST", "/forms/{form_id}", webform.parse, webform.answer, webform.MAX_BODY),),
     ),
+    Channel("chat", section(chat_settings.read)),
 )

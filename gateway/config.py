@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from channels import registry
 from channels.base import Known
+from channels.chat_settings import ChatSettings
 from channels.email_settings import EmailSettings
 from channels.errors import ConfigError
 from channels.mango_settings import MangoSettings
@@ -42,6 +43,7 @@ class Channels:
     mango: MangoSettings | None
     sms: SmsSettings | None
     webform: WebformSettings | None
+    chat: ChatSettings | None = None
 
 
 @dataclass(frozen=True)

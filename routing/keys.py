@@ -30,6 +30,10 @@
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
     {p}call:<prov>:<id>   hash     one phone call's course (routing/lua/calls.lua; TTL: DEDUPE_TTL)
     {p}imap:<mailbox>     hash     IMAP poller state: v (UIDVALIDITY), last (last UID handled)
+    {p}chat:<session>     hash     a visitor chat session: case, contact, created ms (TTL)
+    {p}chat:<s>:rate:<m>  string   messages of session <s> in minute <m> (TTL: two minutes)
+    {p}chatip:<ip>        string   chat sessions opened from that address this hour (TTL)
+    {p}chatout:<case>     pubsub   operator replies to a chat case: the visitor's process sends
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -84,6 +88,9 @@ PER_ID = {
     "lease": "lease:{}",
     "call": "call:{}:{}",
     "imap": "imap:{}",
+    "chat_session": "chat:{}",
+    "chat_rate": "chat:{}:rate:{}",
+    "chat_ip": "chatip:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -206,3 +213,20 @@ class Keys:
 
     def imap(self, mailbox: str) -> str:
         return self._per_id("imap", mailbox)
+
+    def chat_session(self, session: str) -> str:
+        return self._per_id("chat_session", session)
+
+    def chat_rate(self, session: str, minute: int) -> str:
+        return self._per_id("chat_rate", session, minute)
+
+    def chat_ip(self, address: str) -> str:
+        return self._per_id("chat_ip", address)
+
+    def chat_channel(self, case_id: int | str) -> str:
+        """Pub/sub, not a key: every process listens to the pattern `chat_channels`."""
+        return f"{self.prefix}chatout:{case_id}"
+
+    @property
+    def chat_channels(self) -> str:
+        return f"{self.prefix}chatout:*"

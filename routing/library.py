@@ -26,6 +26,7 @@ FILES = (
     "operators.lua",
     "explain.lua",
     "calls.lua",
+    "chat.lua",
 )
 SHARED = "lib.lua"  # its locals are seen by every later file; the others are wrapped in do/end
 _VERSION = re.compile(r"[A-Za-z0-9_]+")

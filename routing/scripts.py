@@ -139,6 +139,20 @@ class Scripts:
         (as `intake`'s, without dedupe), then the call's course moved on by `event`."""
         return await self._run("call_event", now_ms, message, "", event)
 
+    async def chat_reply(
+        self, now_ms: int, case_id: int, actor: str, text: str, channel: str
+    ) -> dict[str, Any]:
+        """Store an operator's chat message and publish it on `channel`: `{position}`."""
+        return await self._run("chat_reply", now_ms, case_id, actor, text, channel)
+
+    async def chat_delivered(self, now_ms: int, case_id: int, position: int) -> dict[str, Any]:
+        return await self._run("chat_delivered", now_ms, case_id, position)
+
+    async def chat_identity(
+        self, now_ms: int, contact_id: str, phone: str, email: str
+    ) -> dict[str, Any]:
+        return await self._run("chat_identity", now_ms, contact_id, phone, email)
+
 
 def _lacks_functions(error: ResponseError) -> bool:
     """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""

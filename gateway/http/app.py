@@ -12,6 +12,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import StorageUnavailable
+from gateway.chat import routes as chat
 from gateway.config import Config
 from gateway.http import admin, console, hooks, metrics, phone_hooks
 from gateway.http.api import actions, cases, operators
@@ -71,4 +72,5 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     admin.add_routes(app)
     metrics.add_routes(app)
     console.add_routes(app)
+    chat.add_routes(app)
     return app

@@ -77,6 +77,9 @@ action('resolve', function()
   redis.call('HSET', K.case(cid), 'ra', NOW)
   redis.call('ZREM', K.resumes, cid)
   timeline(cid, {k = 'status', s = 'resolved', by = actor ~= '' and actor or 'admin'})
+  if assignee and actor == '' then
+    event(assignee, 'case_updated', cid, {'change', 'resolved', 'by', 'admin'})
+  end
   if assignee then
     if counted() then release(cid, assignee) end
     redis.call('SREM', K.operator_cases(assignee), cid)
@@ -167,7 +170,10 @@ action('transfer', function()
   else
     to_service(target)
   end
-  if assignee and assignee ~= target then drain(assignee) end
+  if assignee and assignee ~= target then
+    if actor == '' then event(assignee, 'case_updated', cid, {'change', 'transferred', 'by', 'admin'}) end
+    drain(assignee)
+  end
   return cjson.encode({status = redis.call('HGET', K.case(cid), 'st'),
     assignee = redis.call('HGET', K.case(cid), 'as') or cjson.null})
 end)

@@ -18,6 +18,12 @@ end
 
 local function find_contact()
   local id = false
+  -- A chat visitor's message names its session's case and no sender: the case's contact.
+  -- (Only chat: a mail without a From naming a case must not pass as its contact's.)
+  if m.ch == 'chat' and m.thr == 'case' and m.phone == '' and m.email == '' then
+    id = redis.call('HGET', K.case(m.hint), 'ct')
+    if id then return id end
+  end
   if m.phone ~= '' then id = redis.call('HGET', K.phone_index, m.phone) end
   if not id and m.email ~= '' then id = redis.call('HGET', K.email_index, m.email) end
   if not id then

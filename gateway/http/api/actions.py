@@ -16,6 +16,7 @@ from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
 from gateway.runtime.state import Actor, Runtime
+from routing.constants import EVENTS_MAXLEN
 from routing.errors import RoutingRefused
 
 # What a script's refusal means at the HTTP edge.
@@ -153,9 +154,19 @@ async def note(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
     text = _text(await json_body(request), "text", required=True)
-    await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
-    entry = {"k": "note", "x": text, "o": who.operator or "admin", "at": now_ms()}
+    case = await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
+    by = who.operator or "admin"
+    entry = {"k": "note", "x": text, "o": by, "at": now_ms()}
     await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
+    if case["assignee"] and case["assignee"] != who.operator:  # "someone else edited this"
+        fields: dict[Any, Any] = {
+            "type": "case_updated",
+            "case": case_id,
+            "change": "note",
+            "by": by,
+        }
+        stream = runtime.keys.events(case["assignee"])
+        await runtime.redis.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
 
 

@@ -1,0 +1,48 @@
+-- Visitor chat. A reply is stored and published in one step, so the position the visitor's
+-- process receives is the entry's own; that process marks it sent once the socket has it.
+local function ok(t) return cjson.encode(t) end
+
+-- chat_reply(now, case id, acting operator ('' admin), text, pub/sub channel)
+register('chat_reply', function(args)
+  local cid, actor = args[2], args[3]
+  local f = redis.call('HMGET', K.case(cid), 'st', 'ch', 'as')
+  if not f[1] then return fail('case_not_found') end
+  if f[2] ~= 'chat' then return fail('not_chat') end
+  if f[1] == 'resolved' then return fail('already_resolved') end
+  if actor ~= '' and actor ~= f[3] then return fail('not_yours') end
+  local by = actor ~= '' and actor or 'admin'
+  timeline(cid, {k = 'message', d = 'out', o = by, x = args[4], delivery = 'queued'})
+  local position = redis.call('LLEN', K.timeline(cid)) - 1
+  redis.call('PUBLISH', args[5], cjson.encode({p = position, x = args[4], at = NOW}))
+  if actor == '' and f[3] then event(f[3], 'case_updated', cid, {'change', 'reply', 'by', by}) end
+  return ok({position = position})
+end)
+
+-- chat_delivered(now, case id, timeline position): an outgoing message reached the visitor.
+register('chat_delivered', function(args)
+  local key = K.timeline(args[2])
+  local raw = redis.call('LINDEX', key, args[3])
+  if not raw then return ok({marked = false}) end
+  local entry = cjson.decode(raw)
+  if entry.k ~= 'message' or entry.d ~= 'out' or entry.delivery == 'sent' then
+    return ok({marked = false})
+  end
+  entry.delivery = 'sent'
+  redis.call('LSET', key, args[3], cjson.encode(entry))
+  return ok({marked = true})
+end)
+
+-- chat_identity(now, contact id, phone, email): what a visitor tells later (the offline
+-- form's e-mail). A value that already names another contact is left to that contact.
+local function add(contact, field, index, value)
+  if value == '' or redis.call('HSETNX', index, value, contact) == 0 then return end
+  local list = cjson.decode(redis.call('HGET', K.contact(contact), field) or '[]')
+  table.insert(list, value)
+  redis.call('HSET', K.contact(contact), field, cjson.encode(list))
+end
+
+register('chat_identity', function(args)
+  add(args[2], 'ph', K.phone_index, args[3])
+  add(args[2], 'em', K.email_index, args[4])
+  return ok({contact = args[2]})
+end)
