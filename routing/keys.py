@@ -28,6 +28,11 @@
     {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
+    {p}sla                zset     open case ids with an SLA level to fire, score = its due ms
+    {p}sla:risk           zset     open case ids warned and not breached (score = id)
+    {p}sla:breached       zset     open case ids with a breach (score = id)
+    {p}sla:counts         hash     "<service>|<priority>|<which>" -> breaches so far
+    {p}callbacks          zset     waiting case ids with a callback, score = when to look at it
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -60,6 +65,11 @@ FIXED = {
     "routing_config": "cfg",
     "operators": "ops",
     "config_version": "cfgver",
+    "sla": "sla",
+    "sla_risk": "sla:risk",
+    "sla_breached": "sla:breached",
+    "sla_counts": "sla:counts",
+    "callbacks": "callbacks",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -144,6 +154,26 @@ class Keys:
     @property
     def config_version(self) -> str:
         return self._fixed("config_version")
+
+    @property
+    def sla(self) -> str:
+        return self._fixed("sla")
+
+    @property
+    def sla_risk(self) -> str:
+        return self._fixed("sla_risk")
+
+    @property
+    def sla_breached(self) -> str:
+        return self._fixed("sla_breached")
+
+    @property
+    def sla_counts(self) -> str:
+        return self._fixed("sla_counts")
+
+    @property
+    def callbacks(self) -> str:
+        return self._fixed("callbacks")
 
     @property
     def reload_channel(self) -> str:

@@ -18,8 +18,12 @@ from importlib import resources
 from routing import constants
 from routing.keys import FIXED, PER_ID
 
-FILES = ("lib.lua", "intake.lua", "sync.lua", "actions.lua", "operators.lua", "explain.lua")
-SHARED = "lib.lua"  # its locals are seen by every later file; the others are wrapped in do/end
+FILES = (
+    "lib.lua", "slalib.lua", "intake.lua", "sync.lua", "actions.lua", "operators.lua",
+    "explain.lua", "sla.lua", "callbacks.lua",
+)  # fmt: skip
+SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; others are
+# wrapped in do/end
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")
 
@@ -62,7 +66,7 @@ def _body() -> tuple[str, list[tuple[int, str]]]:
     starts = []
     for file in FILES:
         text = resources.files("routing").joinpath("lua", file).read_text().rstrip("\n")
-        wrapped = file != SHARED
+        wrapped = file not in SHARED
         if wrapped:
             lines.append(f"do -- routing/lua/{file}")
         starts.append((len(lines) + 1, file))

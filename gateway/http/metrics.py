@@ -33,6 +33,7 @@ async def _read(client: Any, keys: Keys, config: Config) -> Iterator[Any]:
                 pipe.zcard(keys.queue(svc, ch))
         for op in config.routing.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
+        pipe.hgetall(keys.sla_counts)
         return iter(await pipe.execute())
 
 
@@ -53,6 +54,7 @@ async def metrics(request: web.Request) -> web.Response:
         (f'operator="{op}"', PRESENCE_VALUE.get(text(pr) if pr else "offline", 0))
         for op, (pr, _) in states
     ]
+    breaches = _breaches(next(rows))
     lines = [
         *family("intake_cases_created_total", "counter", "Cases opened since the data began.",
                 [("", created)]),
@@ -62,8 +64,20 @@ async def metrics(request: web.Request) -> web.Response:
                 loads),
         *family("intake_operator_presence", "gauge", "2 available, 1 away, 0 offline.",
                 presences),
+        *family("intake_sla_breaches_total", "counter",
+                "SLA breaches by service, priority and clock (reaction, resolution).", breaches),
     ]  # fmt: skip
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
+
+
+def _breaches(counts: dict[Any, Any]) -> list[tuple[str, Any]]:
+    """`<service>|<priority>|<which>` -> count, as labelled samples in a stable order."""
+    samples = []
+    for field, count in sorted((text(k), int(text(v))) for k, v in counts.items()):
+        service, _, rest = field.partition("|")
+        priority, _, which = rest.partition("|")
+        samples.append((f'service="{service}",priority="{priority}",which="{which}"', count))
+    return samples
 
 
 def add_routes(app: web.Application) -> None:

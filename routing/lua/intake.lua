@@ -66,7 +66,9 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
-  if m.rd >= 0 then redis.call('HSET', K.case(cid), 'rd', NOW + m.rd, 'sd', NOW + m.sd) end
+  -- Due times per contact category ('' for none), computed on their schedules in Python.
+  local due = m.due[redis.call('HGET', K.contact(contact), 'cg') or ''] or m.due['']
+  if due then sla_start(cid, due) end
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
@@ -112,6 +114,7 @@ local function store(contact)
   else
     route(cid)
   end
+  sla_arm(cid)
   return cid
 end
 
