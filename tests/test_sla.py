@@ -219,3 +219,25 @@ async def test_reload_recomputes_open_dues_and_an_invalid_schedule_is_refused(
     assert any(p.startswith("config.toml: schedules[0].fri: ") for p in problems)
     assert (await call(client, "GET", "/api/admin/config"))["version"] == old["version"]
     assert (await case(client, cid))["sla"]["resolution_due"] == iso(local_ms("2027-03-03 12:00"))
+
+
+async def test_a_queued_case_warns_its_watchers_and_a_breach_can_raise_priority(
+    start: Start, tmp_path: Path, clock: SettableClock, keys: Keys, sync_redis: redis.Redis
+) -> None:
+    path = tmp_path / "raise.toml"
+    path.write_text(config_text(on_breach='"raise_priority"'))
+    client = await start(path)
+    await call(client, "PUT", "/api/operators/a/presence", {"presence": "away"})
+    cid = await sms(client, "+79160000010", to="+74950000000")  # a request: priority 2, 24/7
+    assert (await case(client, cid))["status"] == "queued"
+    clock.ms = local_ms("2027-03-03 10:48")
+    await until(client, cid, lambda c: sla_entries(c))
+    assert kinds(sync_redis, keys, "a") == ["sla_warning"], "away members watch the queue"
+    assert kinds(sync_redis, keys, "b") == [], "offline members are not told"
+    clock.ms = local_ms("2027-03-03 11:00")
+    raised = await until(client, cid, lambda c: c["priority"] == 1)
+    change = [e for e in raised["timeline"] if e["kind"] == "change"]
+    assert [(e["field"], e["old"], e["new"]) for e in change] == [("priority", 2, 1)]
+    score = sync_redis.zscore(keys.queue("support", "sms"), cid)
+    assert score is not None and int(score) // 10**13 == 1, "queued by its new priority"
+    assert kinds(sync_redis, keys, "vera") == ["sla_breach"]
