@@ -241,3 +241,20 @@ async def test_a_queued_case_warns_its_watchers_and_a_breach_can_raise_priority(
     score = sync_redis.zscore(keys.queue("support", "sms"), cid)
     assert score is not None and int(score) // 10**13 == 1, "queued by its new priority"
     assert kinds(sync_redis, keys, "vera") == ["sla_breach"]
+
+
+async def test_a_reopened_case_gets_fresh_deadlines_not_a_stale_breach(
+    start: Start, config_path: Path, clock: SettableClock
+) -> None:
+    client = await start(config_path)
+    await available(client, "a")
+    cid = await sms(client, "+79160000011")
+    await call(client, "POST", f"/api/cases/{cid}/accept", {}, as_op("a"))
+    await call(client, "POST", f"/api/cases/{cid}/resolve", {}, as_op("a"))
+    clock.ms = local_ms("2027-03-05 10:00")  # two days on: every old due time has passed
+    assert await sms(client, "+79160000011") == cid
+    reopened = await case(client, cid)
+    assert reopened["status"] == "assigned"
+    assert reopened["sla"]["resolution_due"] == iso(local_ms("2027-03-05 14:00"))
+    await asyncio.sleep(0.5)  # sweeps: nothing is due
+    assert sla_entries(await case(client, cid)) == []
