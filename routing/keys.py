@@ -33,6 +33,8 @@
     {p}sla:breached       zset     open case ids with a breach (score = id)
     {p}sla:counts         hash     "<service>|<priority>|<which>" -> breaches so far
     {p}callbacks          zset     waiting case ids with a callback, score = when to look at it
+    {p}sla:hist           hash     "<which>|<le>" cases reacted/resolved within that bucket
+                                   (not cumulative), "<which>|count", "<which>|sum_ms"
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -70,6 +72,7 @@ FIXED = {
     "sla_breached": "sla:breached",
     "sla_counts": "sla:counts",
     "callbacks": "callbacks",
+    "sla_hist": "sla:hist",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -174,6 +177,10 @@ class Keys:
     @property
     def callbacks(self) -> str:
         return self._fixed("callbacks")
+
+    @property
+    def sla_hist(self) -> str:
+        return self._fixed("sla_hist")
 
     @property
     def reload_channel(self) -> str:

@@ -84,6 +84,7 @@ def _prelude() -> list[str]:
         f"local PRIORITY_SCALE = {constants.PRIORITY_SCALE}",
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
         f"local SEQ_SCALE = {constants.SEQ_SCALE}",
+        f"local SLA_BUCKETS = {{{', '.join(str(le) for le in constants.SLA_BUCKETS)}}}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]

@@ -118,6 +118,11 @@ async def test_accept_before_the_warning_means_no_reaction_warning(
     assert 'intake_sla_breaches_total{service="support",priority="1",which="reaction"} 1' in (
         await resp.text()
     )
+    metrics = await resp.text()
+    assert 'intake_reaction_seconds_bucket{le="900"} 1' in metrics  # accepted after 10 minutes
+    assert 'intake_reaction_seconds_bucket{le="300"} 0' in metrics
+    assert "intake_reaction_seconds_count 1" in metrics
+    assert "intake_reaction_seconds_sum 600.0" in metrics
     bad = await call(client, "GET", "/api/cases?sla=late", status=422)
     assert bad["error"]["field"] == "sla"
 

@@ -40,7 +40,7 @@ action('accept', function()
   set_status(cid, 'in_progress')
   redis.call('ZREM', K.offers, cid)
   redis.call('HDEL', K.case(cid), 'of', 'oe')
-  redis.call('HSETNX', K.case(cid), 'aa', NOW)
+  if redis.call('HSETNX', K.case(cid), 'aa', NOW) == 1 then sla_observe(cid, 'reaction') end
   timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
   sla_arm(cid)
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
@@ -79,6 +79,7 @@ action('resolve', function()
   redis.call('ZREM', K.resumes, cid)
   timeline(cid, {k = 'status', s = 'resolved', by = actor ~= '' and actor or 'admin'})
   sla_arm(cid)
+  sla_observe(cid, 'resolution')
   if assignee then
     if counted() then release(cid, assignee) end
     redis.call('SREM', K.operator_cases(assignee), cid)

@@ -45,6 +45,16 @@ local function sla_arm(cid)
   return f
 end
 
+-- Reaction or resolution time (wall clock since creation) into its histogram bucket.
+local function sla_observe(cid, which)
+  local ms = NOW - num(redis.call('HGET', K.case(cid), 'ca'))
+  for _, le in ipairs(SLA_BUCKETS) do
+    if ms <= le * 1000 then redis.call('HINCRBY', K.sla_hist, which .. '|' .. le, 1) break end
+  end
+  redis.call('HINCRBY', K.sla_hist, which .. '|count', 1)
+  redis.call('HINCRBY', K.sla_hist, which .. '|sum_ms', math.max(0, ms))
+end
+
 -- d = [rw, rd, sw, sd, schedule id]: the case's clocks, absolute ms.
 local function sla_start(cid, d)
   redis.call('HSET', K.case(cid), 'rw', d[1], 'rd', d[2], 'sw', d[3], 'sd', d[4], 'sc', d[5])
