@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from routing.schedule import ALWAYS_OPEN, Schedule, add
+from routing.schedule import ALWAYS_OPEN, Schedule, add_all
 from routing.settings import RoutingSettings
 
 
@@ -26,13 +26,8 @@ def dues(
         return None
     schedule, warn = schedule_of(routing, schedule_id), routing.sla_policy.warn_at
     reaction, resolution = int(sla.reaction * 1000), int(sla.resolution * 1000)
-    return [
-        add(schedule, start_ms, int(reaction * warn)),
-        add(schedule, start_ms, reaction),
-        add(schedule, start_ms, int(resolution * warn) + paused_ms),
-        add(schedule, start_ms, resolution + paused_ms),
-        schedule_id,
-    ]
+    levels = [int(reaction * warn), reaction, int(resolution * warn) + paused_ms]
+    return [*add_all(schedule, start_ms, [*levels, resolution + paused_ms]), schedule_id]
 
 
 def intake_dues(

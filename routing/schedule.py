@@ -8,7 +8,7 @@ edge that falls in the spring gap is read with the offset before the change (02:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -116,15 +116,25 @@ def intervals(schedule: Schedule, start_ms: int) -> Iterator[tuple[int, int]]:
 
 def add(schedule: Schedule, start_ms: int, duration_ms: int) -> int:
     """The instant when `duration_ms` of open time has passed since `start_ms`."""
-    if schedule.always_open or duration_ms <= 0:
-        return start_ms + duration_ms
-    left = duration_ms
-    for opens, closes in intervals(schedule, start_ms):
-        if closes - opens >= left:
-            return opens + left
-        left -= closes - opens
+    return add_all(schedule, start_ms, [duration_ms])[0]
+
+
+def add_all(schedule: Schedule, start_ms: int, durations_ms: Sequence[int]) -> list[int]:
+    """`add` for several durations in one walk over the open intervals (a case's four levels)."""
     # Open too little within the horizon (a year of holidays): the wall clock decides.
-    return start_ms + duration_ms
+    found = [start_ms + duration for duration in durations_ms]
+    if schedule.always_open:
+        return found
+    pending = sorted((d, i) for i, d in enumerate(durations_ms) if d > 0)
+    used = 0
+    for opens, closes in intervals(schedule, start_ms):
+        while pending and pending[0][0] - used <= closes - opens:
+            duration, index = pending.pop(0)
+            found[index] = opens + duration - used
+        if not pending:
+            break
+        used += closes - opens
+    return found
 
 
 def open_between(schedule: Schedule, start_ms: int, end_ms: int) -> int:

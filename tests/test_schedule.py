@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from channels.errors import ConfigError
 from gateway.config import load_config
-from routing.schedule import ALWAYS_OPEN, Schedule, add, next_opening, open_between, parse_ranges
+from routing.schedule import (
+    ALWAYS_OPEN,
+    Schedule,
+    add,
+    add_all,
+    intervals,
+    next_opening,
+    open_between,
+    parse_ranges,
+)
 
 H = 3_600_000
 WEEKDAYS_9_18 = (parse_ranges("09:00-18:00"),) * 5 + ((), ())
@@ -93,6 +102,30 @@ def test_open_time_from_created_to_due_equals_the_sla(
     assert open_between(schedule, start, due) == duration
     if duration:  # the due is the first instant with that much open time, not a later one
         assert open_between(schedule, start, due - 1) < duration
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    schedule=st.sampled_from(SCHEDULES),
+    start=st.integers(ms("2027-01-01 00:00"), ms("2028-12-31 00:00")),
+    durations=st.lists(st.integers(-H, 10 * 24 * H), max_size=5),
+)
+def test_several_durations_in_one_walk_match_one_by_one(
+    schedule: Schedule, start: int, durations: list[int]
+) -> None:
+    assert add_all(schedule, start, durations) == [add_one(schedule, start, d) for d in durations]
+
+
+def add_one(schedule: Schedule, start: int, duration: int) -> int:
+    """The first instant with `duration` of open time since `start`, found interval by interval."""
+    if duration <= 0:
+        return start + duration
+    left = duration
+    for opens, closes in intervals(schedule, start):
+        if closes - opens >= left:
+            return opens + left
+        left -= closes - opens
+    raise AssertionError("never open")
 
 
 @pytest.mark.parametrize(
