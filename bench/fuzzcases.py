@@ -317,7 +317,7 @@ CASE_SHAPE = {
     "subject": "s",
     "text": "t",
 }
-ACTIONS = {
+ACTIONS: dict[bytes, dict[str, Any]] = {
     b"accept": {"offer_id": "o"},
     b"decline": {},
     b"resolve": {},
