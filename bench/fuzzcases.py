@@ -317,7 +317,7 @@ CASE_SHAPE = {
     "subject": "s",
     "text": "t",
 }
-ACTIONS = {
+ACTIONS: dict[bytes, dict[str, Any]] = {
     b"accept": {"offer_id": "o"},
     b"decline": {},
     b"resolve": {},
@@ -325,6 +325,8 @@ ACTIONS = {
     b"pause": {"reason": "r", "until": "2030-01-01T00:00:00Z"},
     b"transfer": {"operator": "boris", "service": "support"},
     b"note": {"text": "n"},
+    b"callback": {"kind": "public", "in": "30m", "at": "2030-01-01T00:00:00Z", "note": "n"},
+    b"callback/attempt": {"reached": False, "note": "n"},
 }
 EXPLAIN_SHAPE = {
     "channel": "sms",
@@ -358,7 +360,9 @@ def api_requests(draw: Any) -> Request:
         method, body = b"POST", draw(json_bodies(ACTIONS[action]) | st.just(b""))
         target += b"/" + _quoted(draw(IDS | st.just("1"))) + b"/" + action
     elif route == 3:
-        names = st.sampled_from(["limit", "cursor", "status", "service", "assignee", "contact"])
+        names = st.sampled_from(
+            ["limit", "cursor", "status", "service", "assignee", "contact", "sla"]
+        )
         query = draw(st.lists(st.tuples(names, IDS | TEXT), max_size=3))
         target += b"?" + b"&".join(_quoted(k) + b"=" + _quoted(v) for k, v in query)
     elif route == 4:
@@ -367,7 +371,7 @@ def api_requests(draw: Any) -> Request:
         )
     elif route == 5:
         method, target = b"PATCH", b"/api/contacts/" + _quoted(draw(TEXT | st.just("c1")))
-        body = draw(json_bodies({"owner": "anna"}))
+        body = draw(json_bodies({"owner": "anna", "category": "vip"}))
     elif route == 6:
         method, target = (
             b"PUT",

@@ -64,8 +64,9 @@ async def apply(scripts: Scripts, config: Config, step: CallStep) -> CallOutcome
         threading="service",
     )
     # The call's case is found once, by the first event that arrives; rules see the call.
-    payload = Intake._payload(config, message, decide(config.routing, message))
-    result = await scripts.call_event(int(time.time() * 1000), payload, _event(step))
+    now_ms = int(time.time() * 1000)
+    payload = Intake._payload(config, message, decide(config.routing, message), now_ms)
+    result = await scripts.call_event(now_ms, payload, _event(step))
     pop = result.get("pop") or {}
     return CallOutcome(
         result["call_id"],

@@ -7,13 +7,14 @@ decision all happen inside the INTAKE script, so a retry never stores anything t
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from channels import fastjson
 from channels.message import InboundMessage
 from gateway.config import Config
+from gateway.runtime.clock import Clock
+from routing.deadlines import intake_dues
 from routing.keys import DEDUPE_TTL
 from routing.rules import Decision, decide
 from routing.scripts import Scripts
@@ -43,16 +44,17 @@ def _entry(msg: InboundMessage) -> dict[str, Any]:
 
 
 class Intake:
-    def __init__(self, scripts: Scripts):
+    def __init__(self, scripts: Scripts, clock: Clock | None = None):
         self._scripts = scripts
+        self._clock = clock or Clock()
 
     async def submit(
         self, config: Config, msg: InboundMessage, decision: Decision | None = None
     ) -> IntakeResult:
         """Store `msg` once; `decision` overrides the rules (manual cases)."""
         decision = decision or decide(config.routing, msg)
-        payload = self._payload(config, msg, decision)
-        now_ms = int(time.time() * 1000)
+        now_ms = self._clock.now_ms()
+        payload = self._payload(config, msg, decision, now_ms)
         blobs = [attachment.data for attachment in msg.attachments]
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry, blobs)
@@ -71,8 +73,8 @@ class Intake:
         )
 
     @staticmethod
-    def _payload(config: Config, msg: InboundMessage, decision: Decision) -> str:
-        sla = config.routing.sla.get(decision.priority)
+    def _payload(config: Config, msg: InboundMessage, decision: Decision, now_ms: int) -> str:
+        dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
         return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",
@@ -88,8 +90,7 @@ class Intake:
                 "ty": decision.type,
                 "pr": decision.priority,
                 "subject": msg.subject,
-                "rd": int(sla.reaction * 1000) if sla else -1,
-                "sd": int(sla.resolution * 1000) if sla else -1,
+                "due": dues,
                 "reopen": int(config.reopen_within * 1000),
                 "atts": [{"n": a.name, "ty": a.type, "sz": len(a.data)} for a in msg.attachments],
             }

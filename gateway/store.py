@@ -21,6 +21,7 @@ class CaseFilter:
     service: str | None = None
     assignee: str | None = None
     contact: str | None = None
+    sla: str | None = None  # "breached" or "at_risk": open cases in that SLA index
 
 
 class Store:
@@ -104,14 +105,18 @@ class Store:
             cursor = ids[-1]
         return await self.cases(matched), cursor
 
+    def _sla_index(self, sla: str) -> str:
+        return self.keys.sla_breached if sla == "breached" else self.keys.sla_risk
+
     async def _candidates(self, flt: CaseFilter, before: int | None, count: int) -> list[int]:
         high = f"({before}" if before is not None else "+inf"
-        if flt.contact or flt.status:
-            index = (
-                self.keys.contact_cases(flt.contact)
-                if flt.contact
-                else self.keys.status(str(flt.status))
-            )
+        if flt.contact or flt.status or flt.sla:
+            if flt.contact:
+                index = self.keys.contact_cases(flt.contact)
+            elif flt.sla:
+                index = self._sla_index(flt.sla)
+            else:
+                index = self.keys.status(str(flt.status))
             ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=count)
             return [int(text(i)) for i in ids]
         top = (
@@ -125,10 +130,13 @@ class Store:
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in ids:
                 pipe.hmget(self.keys.case(case_id), "st", "sv", "as")
-            rows = await pipe.execute()
+                if flt.sla:
+                    pipe.zscore(self._sla_index(flt.sla), case_id)
+            replies = await pipe.execute()
+        rows, in_sla = (replies[::2], replies[1::2]) if flt.sla else (replies, [1] * len(ids))
         wanted = []
-        for case_id, (st, sv, asg) in zip(ids, rows, strict=True):
-            if st is None:
+        for case_id, (st, sv, asg), sla in zip(ids, rows, in_sla, strict=True):
+            if st is None or (flt.sla and sla is None):
                 continue
             if flt.status and text(st) != flt.status:
                 continue

@@ -24,6 +24,7 @@ ENTRY_NAMES = {
     "r": "reason",
     "by": "by",
 }
+SLA_CLOCKS = (("rd", "reaction"), ("sd", "resolution"))  # due field -> name in `breached`
 
 
 def text(value: Any) -> str:
@@ -61,6 +62,7 @@ def contact_json(contact_id: str, fields: dict[str, str]) -> dict[str, Any]:
         "phones": _strings(fields.get("ph")),
         "emails": _strings(fields.get("em")),
         "owner": fields.get("ow") or None,
+        "category": fields.get("cg") or None,
     }
 
 
@@ -100,13 +102,22 @@ def case_json(
         "created_at": rfc3339(f.get("ca")),
         "accepted_at": rfc3339(f.get("aa")),
         "resolved_at": rfc3339(f.get("ra")),
-        "sla": {
-            "reaction_due": rfc3339(f.get("rd")),
-            "resolution_due": rfc3339(f.get("sd")),
-            "paused": f.get("st") == "waiting",
-        },
+        "sla": _sla(f),
         "related_case": integer(f.get("rc")),
         "flags": [flag for flag in f.get("fl", "").split(",") if flag],
+    }
+
+
+def _sla(f: dict[str, str]) -> dict[str, Any]:
+    fired = f.get("sx", "").split()
+    return {
+        "reaction_due": rfc3339(f.get("rd")),
+        "resolution_due": rfc3339(f.get("sd")),
+        "reacted_at": rfc3339(f.get("aa")),
+        "paused": f.get("st") == "waiting",
+        "paused_total": (integer(f.get("pt")) or 0) / 1000,  # seconds of open time
+        "breached": [name for code, name in SLA_CLOCKS if code in fired],
+        "schedule": f.get("sc") or "always",
     }
 
 
@@ -129,8 +140,8 @@ def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
             entry["subject" if kind == "message" else "status"] = value
         elif key == "a" and isinstance(value, list):
             entry["attachments"] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
-        elif key == "rcv":
-            entry["received_at"] = rfc3339(value)
+        elif key in ("rcv", "due"):
+            entry["received_at" if key == "rcv" else "due"] = rfc3339(value)
         else:
             entry[ENTRY_NAMES.get(key, key)] = value
     return entry

@@ -15,3 +15,5 @@ PRIORITY_SCALE = 10**13
 # assignment sequence; 1e6 * 2^33 stays below 2^53, so the score is an exact double.
 UTIL_SCALE = 1_000_000
 SEQ_SCALE = 2**33
+# Upper bounds (seconds) of the reaction and resolution time histograms in /metrics.
+SLA_BUCKETS = (60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400)

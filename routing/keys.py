@@ -34,6 +34,13 @@
     {p}chat:<s>:rate:<m>  string   messages of session <s> in minute <m> (TTL: two minutes)
     {p}chatip:<ip>        string   chat sessions opened from that address this hour (TTL)
     {p}chatout:<case>     pubsub   operator replies to a chat case: the visitor's process sends
+    {p}sla                zset     open case ids with an SLA level to fire, score = its due ms
+    {p}sla:risk           zset     open case ids warned and not breached (score = id)
+    {p}sla:breached       zset     open case ids with a breach (score = id)
+    {p}sla:counts         hash     "<service>|<priority>|<which>" -> breaches so far
+    {p}callbacks          zset     waiting case ids with a callback, score = when to look at it
+    {p}sla:hist           hash     "<which>|<le>" cases reacted/resolved within that bucket
+                                   (not cumulative), "<which>|count", "<which>|sum_ms"
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -66,6 +73,12 @@ FIXED = {
     "routing_config": "cfg",
     "operators": "ops",
     "config_version": "cfgver",
+    "sla": "sla",
+    "sla_risk": "sla:risk",
+    "sla_breached": "sla:breached",
+    "sla_counts": "sla:counts",
+    "callbacks": "callbacks",
+    "sla_hist": "sla:hist",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -155,6 +168,30 @@ class Keys:
     @property
     def config_version(self) -> str:
         return self._fixed("config_version")
+
+    @property
+    def sla(self) -> str:
+        return self._fixed("sla")
+
+    @property
+    def sla_risk(self) -> str:
+        return self._fixed("sla_risk")
+
+    @property
+    def sla_breached(self) -> str:
+        return self._fixed("sla_breached")
+
+    @property
+    def sla_counts(self) -> str:
+        return self._fixed("sla_counts")
+
+    @property
+    def callbacks(self) -> str:
+        return self._fixed("callbacks")
+
+    @property
+    def sla_hist(self) -> str:
+        return self._fixed("sla_hist")
 
     @property
     def reload_channel(self) -> str:

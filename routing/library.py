@@ -20,6 +20,7 @@ from routing.keys import FIXED, PER_ID
 
 FILES = (
     "lib.lua",
+    "slalib.lua",
     "intake.lua",
     "sync.lua",
     "actions.lua",
@@ -27,8 +28,11 @@ FILES = (
     "explain.lua",
     "calls.lua",
     "chat.lua",
+    "sla.lua",
+    "callbacks.lua",
 )
-SHARED = "lib.lua"  # its locals are seen by every later file; the others are wrapped in do/end
+SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
+# wrapped in do/end
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")
 
@@ -71,7 +75,7 @@ def _body() -> tuple[str, list[tuple[int, str]]]:
     starts = []
     for file in FILES:
         text = resources.files("routing").joinpath("lua", file).read_text().rstrip("\n")
-        wrapped = file != SHARED
+        wrapped = file not in SHARED
         if wrapped:
             lines.append(f"do -- routing/lua/{file}")
         starts.append((len(lines) + 1, file))
@@ -89,6 +93,7 @@ def _prelude() -> list[str]:
         f"local PRIORITY_SCALE = {constants.PRIORITY_SCALE}",
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
         f"local SEQ_SCALE = {constants.SEQ_SCALE}",
+        f"local SLA_BUCKETS = {{{', '.join(str(le) for le in constants.SLA_BUCKETS)}}}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]

@@ -110,9 +110,18 @@ class Scripts:
         return await self._run("pause", now_ms, case_id, actor, reason, until)
 
     async def resume(
-        self, now_ms: int, case_id: int, actor: str, *, by_timer: bool = False
+        self,
+        now_ms: int,
+        case_id: int,
+        actor: str,
+        *,
+        by_timer: bool = False,
+        shift: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        return await self._run("resume", now_ms, case_id, actor, "1" if by_timer else "0")
+        """`shift`: the due times computed on the case's schedule (gateway/deadlines.py);
+        without it the clock moves by the paused wall-clock time."""
+        timer = "1" if by_timer else "0"
+        return await self._run("resume", now_ms, case_id, actor, timer, *shift)
 
     async def transfer(
         self, now_ms: int, case_id: int, actor: str, kind: str, target: str, force: bool
@@ -152,6 +161,43 @@ class Scripts:
         self, now_ms: int, contact_id: str, phone: str, email: str
     ) -> dict[str, Any]:
         return await self._run("chat_identity", now_ms, contact_id, phone, email)
+
+    async def sla_fire(self, now_ms: int, case_id: int, policy: str) -> dict[str, Any]:
+        return await self._run("sla_fire", now_ms, case_id, policy)
+
+    async def sla_set(self, now_ms: int, rows: list[list[Any]]) -> dict[str, Any]:
+        return await self._run("sla_set", now_ms, json.dumps(rows))
+
+    async def set_category(
+        self, now_ms: int, contact_id: str, actor: str, category: str | None
+    ) -> dict[str, Any]:
+        return await self._run("set_category", now_ms, contact_id, actor, category or "")
+
+    async def callback(
+        self, now_ms: int, case_id: int, actor: str, kind: str, due_ms: int, note: str
+    ) -> dict[str, Any]:
+        return await self._run("callback", now_ms, case_id, actor, kind, due_ms, note)
+
+    async def callback_due(
+        self, now_ms: int, case_id: int, shift: tuple[str, ...], grace_ms: int
+    ) -> dict[str, Any]:
+        return await self._run("callback_due", now_ms, case_id, *shift, grace_ms)
+
+    async def callback_attempt(
+        self,
+        now_ms: int,
+        case_id: int,
+        actor: str,
+        reached: bool,
+        note: str,
+        retry: tuple[int, int],
+    ) -> dict[str, Any]:
+        """`retry`: (the next attempt's due ms, max attempts)."""
+        args = (case_id, actor, "1" if reached else "0", note, *retry)
+        return await self._run("callback_attempt", now_ms, *args)
+
+    async def callback_missed(self, now_ms: int, case_id: int) -> dict[str, Any]:
+        return await self._run("callback_missed", now_ms, case_id)
 
 
 def _lacks_functions(error: ResponseError) -> bool:

@@ -1,4 +1,5 @@
-"""Routing's settings: [types], [sla.N], [[operators]], [[services]], [[rules]], [routing]."""
+"""Routing's settings: [types], [sla.N], [[operators]], [[services]], [[rules]], [routing],
+and the time sections read by routing/sla_settings.py ([[schedules]], [sla], [callbacks])."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from channels.message import CHANNELS
 from channels.phones import e164
 from channels.settings import Problems, Secret, Table, kind_of
+from routing import sla_settings
+from routing.schedule import ALWAYS, Schedule
+from routing.sla_settings import Callbacks, SlaPolicy
 
 _RESULT_KEYS = ("service", "type", "priority")
 
@@ -36,6 +40,7 @@ class Service:
     operators: tuple[str, ...]
     sticky_owner: bool
     ack: bool
+    schedule: str | None = None  # business hours of its deadlines (a category's win)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,16 @@ class Rule:
 class Sla:
     reaction: float  # seconds
     resolution: float
+    schedule: str = ALWAYS
+
+
+@dataclass(frozen=True)
+class Category:
+    """[[client_categories]]: a contact's `category` picks these over the service's."""
+
+    id: str
+    schedule: str | None
+    sla: dict[int, Sla]  # priority -> deadlines replacing [sla.N]'s
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,20 @@ class RoutingSettings:
     rules: tuple[Rule, ...]
     default_service: str
     offer_timeout: dict[str, float]  # channel -> seconds
+    schedules: dict[str, Schedule]  # "always" (24/7) is always there
+    sla_policy: SlaPolicy
+    categories: dict[str, Category]
+    callbacks: Callbacks
+
+    def terms(self, priority: int, service: str, category: str = "") -> tuple[Sla | None, str]:
+        """The deadlines and schedule id of a case: the contact's category first, then the
+        service's schedule, then the priority's [sla.N]."""
+        base = self.sla.get(priority)
+        cat = self.categories.get(category)
+        sla = cat.sla.get(priority, base) if cat else base
+        svc = self.services.get(service)
+        schedule = (cat and cat.schedule) or (svc and svc.schedule) or (sla and sla.schedule)
+        return sla, schedule or ALWAYS
 
 
 @dataclass(frozen=True)
@@ -83,9 +112,11 @@ class _Known:
 def read(root: Table, region: str, admin_token: Secret) -> RoutingSettings:
     """Routing's sections of the file; `region` reads phone numbers written without a country."""
     types, default_type = _types(root.table("types"))
-    sla = _slas(root.table("sla"))
+    schedules = sla_settings.read_schedules(root.tables("schedules"))
+    sla_table = root.table("sla")
+    sla = _slas(sla_table, schedules)
     operators = _operators(root.tables("operators"), region, admin_token)
-    services = _services(root.tables("services"), operators)
+    services = _services(root.tables("services"), operators, schedules)
     rules = tuple(
         _rule(index, table, _Known(region, services, types))
         for index, table in enumerate(root.tables("rules"))
@@ -93,8 +124,12 @@ def read(root: Table, region: str, admin_token: Secret) -> RoutingSettings:
     default_service, offer_timeout = _routing(root.table("routing"), services)
     _check_sla_coverage(root.problems, types, rules, sla)
     return RoutingSettings(
-        types, default_type, sla, operators, services, rules, default_service, offer_timeout
-    )
+        types, default_type, sla, operators, services, rules, default_service, offer_timeout,
+        schedules=schedules,
+        sla_policy=sla_settings.read_policy(sla_table, operators, services),
+        categories=_categories(root.tables("client_categories"), schedules, sla),
+        callbacks=sla_settings.read_callbacks(root.table("callbacks")),
+    )  # fmt: skip
 
 
 def check_forms(problems: Problems, settings: RoutingSettings, forms: Collection[str]) -> None:
@@ -119,22 +154,57 @@ def _types(table: Table) -> tuple[dict[str, int], str]:
     return types, default or ""
 
 
-def _slas(table: Table) -> dict[int, Sla]:
+def _slas(
+    table: Table, schedules: Mapping[str, Schedule], base: Mapping[int, Sla] | None = None
+) -> dict[int, Sla]:
+    """[sla.N] tables; with `base` (a category's overrides) a missing duration is base's."""
     slas: dict[int, Sla] = {}
     for name, value in table.entries():
+        if base is None and name in sla_settings.POLICY_KEYS:
+            continue
         if not name.isdigit() or int(name) < 1:
             table.problem(name, "expected a priority (a whole number >= 1), like [sla.1]")
         elif not isinstance(value, dict):
             table.problem(name, f"expected a table, got {kind_of(value)}")
         else:
-            entry = table.child(value, table.key(name))
-            reaction = entry.duration("reaction", positive=True)
-            sla = Sla(reaction, entry.duration("resolution", positive=True))
-            if sla.reaction > sla.resolution > 0:
-                entry.problem("reaction", "is longer than resolution")
-            entry.close()
-            slas[int(name)] = sla
+            inherited = (base or {}).get(int(name))
+            slas[int(name)] = _sla(table.child(value, table.key(name)), schedules, inherited)
     return slas
+
+
+def _sla(entry: Table, schedules: Mapping[str, Schedule], inherited: Sla | None) -> Sla:
+    def duration(name: str) -> float:
+        if inherited and not entry.has(name):
+            entry.used.add(name)
+            return float(getattr(inherited, name))
+        return entry.duration(name, positive=True)
+
+    schedule = entry.reference("schedule", schedules, "schedule")
+    schedule = schedule or (inherited.schedule if inherited else ALWAYS)
+    sla = Sla(duration("reaction"), duration("resolution"), schedule)
+    if sla.reaction > sla.resolution > 0:
+        entry.problem("reaction", "is longer than resolution")
+    entry.close()
+    return sla
+
+
+def _categories(
+    tables: list[Table], schedules: Mapping[str, Schedule], sla: Mapping[int, Sla]
+) -> dict[str, Category]:
+    categories: dict[str, Category] = {}
+    for table in tables:
+        category_id = table.identifier()
+        schedule = table.reference("schedule", schedules, "schedule")
+        overrides = _slas(table.table("sla"), schedules, sla)
+        for priority in overrides:
+            if priority not in sla:
+                table.problem(f"sla.{priority}", f"priority {priority} has no [sla.{priority}]")
+        table.close()
+        if category_id in categories:
+            table.problem("id", f"duplicate category id {category_id!r}")
+        elif category_id:
+            categories[category_id] = Category(category_id, schedule, overrides)
+    return categories
 
 
 def _check_sla_coverage(
@@ -208,10 +278,12 @@ def _capacity(operator: Table) -> Capacity:
     return Capacity(total, per_channel)
 
 
-def _services(tables: list[Table], operators: Mapping[str, Operator]) -> dict[str, Service]:
+def _services(
+    tables: list[Table], operators: Mapping[str, Operator], schedules: Mapping[str, Schedule]
+) -> dict[str, Service]:
     services: dict[str, Service] = {}
     for table in tables:
-        service = _service(table, operators)
+        service = _service(table, operators, schedules)
         if service.id in services:
             table.problem("id", f"duplicate service id {service.id!r}")
         elif service.id:
@@ -219,7 +291,9 @@ def _services(tables: list[Table], operators: Mapping[str, Operator]) -> dict[st
     return services
 
 
-def _service(table: Table, operators: Mapping[str, Operator]) -> Service:
+def _service(
+    table: Table, operators: Mapping[str, Operator], schedules: Mapping[str, Schedule]
+) -> Service:
     service_id = table.identifier()
     members = table.strings("operators", required=True)
     for index, member in enumerate(members):
@@ -234,6 +308,7 @@ def _service(table: Table, operators: Mapping[str, Operator]) -> Service:
         operators=tuple(members),
         sticky_owner=table.flag("sticky_owner", False),
         ack=table.flag("ack", False),
+        schedule=table.reference("schedule", schedules, "schedule"),
     )
     table.close()
     return service

@@ -483,6 +483,7 @@ async def test_contact_lookup_with_open_cases_and_404(gateway: TestClient) -> No
         "phones": ["+79161234567"],
         "emails": ["i@example.org"],
         "owner": None,
+        "category": None,
     }
     assert [c["id"] for c in found["open_cases"]] == [web, answer["case_id"]]
     assert all(c["contact"]["id"] == answer["contact_id"] for c in found["open_cases"])

@@ -11,12 +11,15 @@ from channels.errors import ConfigError, InvalidField
 from channels.message import CHANNELS, InboundMessage
 from channels.phones import normalize
 from gateway.config import load_config, redacted
+from gateway.deadlines import recompute
 from gateway.http.api.actions import now_ms
 from gateway.http.api.cases import json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.errors import error_body
 from gateway.runtime.state import Runtime
+from gateway.views import text
 from routing import sync
+from routing.deadlines import terms_changed
 from routing.rules import decide
 
 
@@ -41,7 +44,10 @@ async def reload_config(request: web.Request) -> web.Response:
         body["error"]["problems"] = error.problems  # type: ignore[assignment]
         return web.json_response(body, status=422)
     await sync.apply(runtime.scripts, config.routing, config.version)
+    old = runtime.config.routing
     runtime.use(config)
+    if terms_changed(old, config.routing):
+        await recompute(runtime, config.routing, runtime.clock.now_ms())
     await runtime.redis.publish(runtime.keys.reload_channel, config.version)
     return web.json_response({"version": config.version})
 
@@ -137,7 +143,27 @@ async def queues(request: web.Request) -> web.Response:
         for op in config.routing.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
         rows = await pipe.execute()
-    return web.json_response(_queues_json(runtime, rows))
+    found = _queues_json(runtime, rows)
+    for svc, counts in (await _sla_counts(runtime)).items():
+        if svc in found["services"]:
+            found["services"][svc].update(counts)
+    return web.json_response(found)
+
+
+async def _sla_counts(runtime: Runtime) -> dict[str, dict[str, int]]:
+    """Open cases breached and at risk per service (the indexes hold open cases only)."""
+    counts = {svc: {"sla_breached": 0, "sla_at_risk": 0} for svc in runtime.config.routing.services}
+    for name, index in (("sla_breached", runtime.keys.sla_breached),
+                        ("sla_at_risk", runtime.keys.sla_risk)):  # fmt: skip
+        ids = await runtime.redis.zrange(index, 0, -1)
+        async with runtime.redis.pipeline(transaction=False) as pipe:
+            for case_id in ids:
+                pipe.hget(runtime.keys.case(text(case_id)), "sv")
+            services = await pipe.execute()
+        for svc in services:
+            if svc is not None and text(svc) in counts:
+                counts[text(svc)][name] += 1
+    return counts
 
 
 def _queues_json(runtime: Runtime, rows: list[Any]) -> dict[str, Any]:

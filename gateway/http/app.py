@@ -15,13 +15,14 @@ from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
 from gateway.http import admin, console, hooks, metrics, phone_hooks
-from gateway.http.api import actions, cases, operators
+from gateway.http.api import actions, callbacks, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
 from gateway.imap.poller import add_pollers
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
+from gateway.runtime.clock import Clock
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
@@ -42,13 +43,16 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "pid": os.getpid()})
 
 
-def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.Application:
-    """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client."""
+def build_app(
+    config: Config, redis_url: str, keys: Keys | None = None, clock: Clock | None = None
+) -> web.Application:
+    """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
+    is the time of intake, actions and timers (tests set it)."""
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        runtime = Runtime.create(config, client, keys or Keys())
+        runtime = Runtime.create(config, client, keys or Keys(), clock)
         await runtime.scripts.load()  # FunctionsUnsupported on Redis < 7, reported by the acceptor
         await sync.apply(runtime.scripts, config.routing, config.version)
         app[RUNTIME] = runtime
@@ -69,6 +73,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     cases.add_routes(app)
     actions.add_routes(app)
     operators.add_routes(app)
+    callbacks.add_routes(app)
     admin.add_routes(app)
     metrics.add_routes(app)
     console.add_routes(app)

@@ -11,6 +11,7 @@ from channels.message import CHANNELS
 from gateway.config import Config
 from gateway.http.admin import admin_runtime
 from gateway.views import STATUSES, text
+from routing.constants import SLA_BUCKETS
 from routing.keys import Keys
 
 PRESENCE_VALUE = {"available": 2, "away": 1, "offline": 0}
@@ -33,6 +34,8 @@ async def _read(client: Any, keys: Keys, config: Config) -> Iterator[Any]:
                 pipe.zcard(keys.queue(svc, ch))
         for op in config.routing.operators:
             pipe.hmget(keys.operator(op), "pr", "lt")
+        pipe.hgetall(keys.sla_counts)
+        pipe.hgetall(keys.sla_hist)
         return iter(await pipe.execute())
 
 
@@ -53,6 +56,8 @@ async def metrics(request: web.Request) -> web.Response:
         (f'operator="{op}"', PRESENCE_VALUE.get(text(pr) if pr else "offline", 0))
         for op, (pr, _) in states
     ]
+    breaches = _breaches(next(rows))
+    times = {text(k): int(text(v)) for k, v in next(rows).items()}
     lines = [
         *family("intake_cases_created_total", "counter", "Cases opened since the data began.",
                 [("", created)]),
@@ -62,8 +67,37 @@ async def metrics(request: web.Request) -> web.Response:
                 loads),
         *family("intake_operator_presence", "gauge", "2 available, 1 away, 0 offline.",
                 presences),
+        *family("intake_sla_breaches_total", "counter",
+                "SLA breaches by service, priority and clock (reaction, resolution).", breaches),
+        *histogram("intake_reaction_seconds", "From creation to the first accept.",
+                   times, "reaction"),
+        *histogram("intake_resolution_seconds", "From creation to resolved.",
+                   times, "resolution"),
     ]  # fmt: skip
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
+
+
+def histogram(name: str, help_text: str, stored: dict[str, int], which: str) -> list[str]:
+    """A histogram from per-bucket counts stored as `<which>|<le>` (made cumulative here)."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    total = 0
+    for le in SLA_BUCKETS:
+        total += stored.get(f"{which}|{le}", 0)
+        lines.append(f'{name}_bucket{{le="{le}"}} {total}')
+    count = stored.get(f"{which}|count", 0)
+    lines.append(f'{name}_bucket{{le="+Inf"}} {count}')
+    lines.append(f"{name}_sum {stored.get(f'{which}|sum_ms', 0) / 1000}")
+    return [*lines, f"{name}_count {count}"]
+
+
+def _breaches(counts: dict[Any, Any]) -> list[tuple[str, Any]]:
+    """`<service>|<priority>|<which>` -> count, as labelled samples in a stable order."""
+    samples = []
+    for field, count in sorted((text(k), int(text(v))) for k, v in counts.items()):
+        service, _, rest = field.partition("|")
+        priority, _, which = rest.partition("|")
+        samples.append((f'service="{service}",priority="{priority}",which="{which}"', count))
+    return samples
 
 
 def add_routes(app: web.Application) -> None:

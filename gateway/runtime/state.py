@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from channels.errors import Forbidden, Unauthorized
 from gateway.config import Config
 from gateway.intake import Intake
+from gateway.runtime.clock import Clock
 from gateway.store import Store
 from routing.keys import Keys
 from routing.scripts import Scripts
@@ -32,12 +33,16 @@ class Runtime:
     intake: Intake
     store: Store
     tokens: dict[str, str] = field(default_factory=dict)  # bearer token -> operator id
+    clock: Clock = field(default_factory=Clock)
 
     @classmethod
-    def create(cls, config: Config, client: aioredis.Redis, keys: Keys) -> Runtime:
+    def create(
+        cls, config: Config, client: aioredis.Redis, keys: Keys, clock: Clock | None = None
+    ) -> Runtime:
+        clock = clock or Clock()
         scripts = Scripts(client, keys)
         store = Store(client, keys, lambda service: service)
-        runtime = cls(config, client, keys, scripts, Intake(scripts), store)
+        runtime = cls(config, client, keys, scripts, Intake(scripts, clock), store, clock=clock)
         store.service_name = runtime.service_name
         runtime.use(config)
         return runtime

@@ -1,10 +1,10 @@
-"""Per-deployment timers (offer expiry, pause `until`) and the per-process config follower."""
+"""Per-deployment timers (offer expiry, pause `until`, SLA levels, callbacks) and the
+per-process config follower."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -12,30 +12,34 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import ConfigError
 from gateway.config import load_config
+from gateway.deadlines import resume_shift
 from gateway.http.app_keys import RUNTIME
+from gateway.runtime import sla_timers
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.views import text
 from routing.errors import RoutingRefused
 
 log = logging.getLogger(__name__)
 
-TICK = 0.2  # seconds between looks at the due offers and resumes
+TICK = 0.2  # seconds between looks at the due offers, resumes, SLA levels and callbacks
 BATCH = 100
 CHECK_EVERY = 2.0  # seconds between comparisons with the version applied last
 RESUBSCRIBE_AFTER = 1.0  # seconds between attempts to follow reloads again after Redis left
 
 
 async def sweep_timers(app: web.Application) -> None:
-    """Expire due offers and resume due pauses; runs once per deployment under a lease."""
+    """Expire due offers, resume due pauses, fire due SLA levels and callbacks; runs once per
+    deployment under a lease."""
     runtime = app[RUNTIME]
     while True:
-        now = int(time.time() * 1000)
+        now = runtime.clock.now_ms()
         for case_id in await runtime.redis.zrangebyscore(runtime.keys.offers, 0, now, 0, BATCH):
             result = await runtime.scripts.expire(now, int(text(case_id)))
             if result.get("expired"):
                 log.info("offer on case %s expired", int(text(case_id)))
         for case_id in await runtime.redis.zrangebyscore(runtime.keys.resumes, 0, now, 0, BATCH):
             await _resume(app, int(text(case_id)), now)
+        await sla_timers.sweep(runtime, now)
         raise_if_cancelled()
         await asyncio.sleep(TICK)
 
@@ -43,7 +47,8 @@ async def sweep_timers(app: web.Application) -> None:
 async def _resume(app: web.Application, case_id: int, now: int) -> None:
     runtime = app[RUNTIME]
     try:
-        await runtime.scripts.resume(now, case_id, "", by_timer=True)
+        shift = await resume_shift(runtime, case_id, now)
+        await runtime.scripts.resume(now, case_id, "", by_timer=True, shift=shift)
     except RoutingRefused as error:
         # Resolved or resumed by hand meanwhile: the timer has nothing left to do.
         await runtime.redis.zrem(runtime.keys.resumes, case_id)

@@ -40,8 +40,9 @@ action('accept', function()
   set_status(cid, 'in_progress')
   redis.call('ZREM', K.offers, cid)
   redis.call('HDEL', K.case(cid), 'of', 'oe')
-  redis.call('HSETNX', K.case(cid), 'aa', NOW)
+  if redis.call('HSETNX', K.case(cid), 'aa', NOW) == 1 then sla_observe(cid, 'reaction') end
   timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
+  sla_arm(cid)
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
     redis.call('HSETNX', K.contact(c[5]), 'ow', assignee)
   end
@@ -80,6 +81,8 @@ action('resolve', function()
   if assignee and actor == '' then
     event(assignee, 'case_updated', cid, {'change', 'resolved', 'by', 'admin'})
   end
+  sla_arm(cid)
+  sla_observe(cid, 'resolution')
   if assignee then
     if counted() then release(cid, assignee) end
     redis.call('SREM', K.operator_cases(assignee), cid)
@@ -99,6 +102,7 @@ action('pause', function()
     redis.call('ZADD', K.resumes, A[5], cid)
   end
   timeline(cid, {k = 'status', s = 'waiting', r = A[4], by = assignee})
+  sla_arm(cid)
   release(cid, assignee)
   drain(assignee)
   return cjson.encode({status = 'waiting'})
@@ -106,6 +110,7 @@ end)
 
 local function resume_here()
   set_status(cid, 'in_progress')
+  sla_arm(cid)
   redis.call('HINCRBY', K.operator(assignee), 'lt', 1)
   redis.call('HINCRBY', K.operator(assignee), 'l:' .. ch, 1)
   refresh_pools(assignee)
@@ -113,7 +118,8 @@ local function resume_here()
   return cjson.encode({status = 'in_progress'})
 end
 
--- A[4] = '1' when the timer resumes it (then a full operator hands it to the router).
+-- A[4] = '1' when the timer resumes it (then a full operator hands it to the router);
+-- A[5..8] = the pause start they were computed from, new sd, sw and the paused open ms.
 action('resume', function()
   if st ~= 'waiting' then return fail('not_waiting') end
   if not mine() then return fail('not_yours') end
@@ -121,14 +127,17 @@ action('resume', function()
   s.pr = 'available'  -- resuming one's own case needs room, not availability
   local room = has_room(assignee, ch, s)
   if not room and A[4] ~= '1' then return fail('at_capacity') end  -- still waiting, untouched
-  local shift = NOW - num(c[8])
-  local sd = redis.call('HGET', K.case(cid), 'sd')
-  if sd then redis.call('HSET', K.case(cid), 'sd', num(sd) + shift) end
+  sla_resume(cid, c[8], A[5], A[6], A[7], A[8])
+  if A[4] == '1' then
+    timeline(cid, {k = 'status', s = 'resumed', by = 'timer'})
+    event(assignee, 'case_updated', cid, {'change', 'resumed'})
+  end
   redis.call('HDEL', K.case(cid), 'ps', 'pn', 'pu')
   redis.call('ZREM', K.resumes, cid)
   if room then return resume_here() end
   redis.call('SREM', K.operator_cases(assignee), cid)
   route(cid)
+  sla_arm(cid)
   return cjson.encode({status = redis.call('HGET', K.case(cid), 'st')})
 end)
 

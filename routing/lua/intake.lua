@@ -66,13 +66,20 @@ local function find_thread(contact)
   return nil, 'new', nil
 end
 
+-- Due times from now per contact category ('' for none), computed on their schedules in
+-- Python.
+local function start_clocks(cid, contact)
+  local due = m.due[redis.call('HGET', K.contact(contact), 'cg') or ''] or m.due['']
+  if due then sla_start(cid, due) end
+end
+
 local function create_case(contact, related, flag)
   local cid = redis.call('INCR', K.case_seq)
   redis.call('HSET', K.case(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr,
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
-  if m.rd >= 0 then redis.call('HSET', K.case(cid), 'rd', NOW + m.rd, 'sd', NOW + m.sd) end
+  start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
@@ -112,6 +119,8 @@ local function store(contact)
   end
   store_entry(cid)
   if mode == 'reopen' then
+    redis.call('HDEL', K.case(cid), 'sx', 'pt')  -- a reopened case's clocks start afresh
+    start_clocks(cid, contact)
     reopen(cid)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
@@ -119,6 +128,7 @@ local function store(contact)
   else
     route(cid)
   end
+  sla_arm(cid)
   return cid
 end
 

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
+from gateway.deadlines import resume_shift
 from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
@@ -33,6 +34,7 @@ REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "not_waiting": (Conflict, "Only a waiting case can be resumed."),
     "at_capacity": (Conflict, "The operator has no room for this case."),
     "already_assigned": (Conflict, "The case is already with that operator."),
+    "no_callback": (Conflict, "The case has no callback to log an attempt of."),
 }
 
 
@@ -83,20 +85,30 @@ async def accept(request: web.Request) -> web.Response:
     body = await _optional_body(request)
     offer = _text(body, "offer_id", required=False)
     return await _act(
-        request, lambda rt, who, cid: rt.scripts.accept(now_ms(), cid, _acting(who), offer)
+        request, lambda rt, who, cid: rt.scripts.accept(rt.clock.now_ms(), cid, _acting(who), offer)
     )
 
 
 async def decline(request: web.Request) -> web.Response:
-    return await _act(request, lambda rt, who, cid: rt.scripts.decline(now_ms(), cid, _acting(who)))
+    return await _act(
+        request, lambda rt, who, cid: rt.scripts.decline(rt.clock.now_ms(), cid, _acting(who))
+    )
 
 
 async def resolve(request: web.Request) -> web.Response:
-    return await _act(request, lambda rt, who, cid: rt.scripts.resolve(now_ms(), cid, _acting(who)))
+    return await _act(
+        request, lambda rt, who, cid: rt.scripts.resolve(rt.clock.now_ms(), cid, _acting(who))
+    )
+
+
+async def _resume(runtime: Runtime, who: Actor, case_id: int) -> dict[str, Any]:
+    now = runtime.clock.now_ms()
+    shift = await resume_shift(runtime, case_id, now)
+    return await runtime.scripts.resume(now, case_id, _acting(who), shift=shift)
 
 
 async def resume(request: web.Request) -> web.Response:
-    return await _act(request, lambda rt, who, cid: rt.scripts.resume(now_ms(), cid, _acting(who)))
+    return await _act(request, _resume)
 
 
 def _until(body: dict[str, Any]) -> int | None:
@@ -121,7 +133,7 @@ async def pause(request: web.Request) -> web.Response:
     reason, until = _text(body, "reason", required=True), _until(body)
     return await _act(
         request,
-        lambda rt, who, cid: rt.scripts.pause(now_ms(), cid, _acting(who), reason, until),
+        lambda rt, who, cid: rt.scripts.pause(rt.clock.now_ms(), cid, _acting(who), reason, until),
     )
 
 
@@ -145,7 +157,7 @@ async def transfer(request: web.Request) -> web.Response:
     return await _act(
         request,
         lambda rt, who, cid: rt.scripts.transfer(
-            now_ms(), cid, _acting(who), kind, target, who.admin
+            rt.clock.now_ms(), cid, _acting(who), kind, target, who.admin
         ),
     )
 
@@ -156,7 +168,7 @@ async def note(request: web.Request) -> web.Response:
     text = _text(await json_body(request), "text", required=True)
     case = await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
     by = who.operator or "admin"
-    entry = {"k": "note", "x": text, "o": by, "at": now_ms()}
+    entry = {"k": "note", "x": text, "o": by, "at": runtime.clock.now_ms()}
     await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
     if case["assignee"] and case["assignee"] != who.operator:  # "someone else edited this"
         fields: dict[Any, Any] = {
@@ -171,14 +183,20 @@ async def note(request: web.Request) -> web.Response:
 
 
 async def set_owner(request: web.Request) -> web.Response:
+    """`owner` and/or `category` (a [[client_categories]] id, or null)."""
     runtime, who = actor(request)
     contact_id = request.match_info["contact_id"]
     body = await json_body(request)
-    if "owner" not in body:
+    if "owner" not in body and "category" not in body:
         raise InvalidField("'owner' is required.", code="missing_field", field="owner")
-    owner = validate.choice(body["owner"], "owner", runtime.config.routing.operators)
+    routing, now = runtime.config.routing, runtime.clock.now_ms()
+    owner = validate.choice(body.get("owner"), "owner", routing.operators)
+    category = validate.choice(body.get("category"), "category", routing.categories)
     try:
-        await runtime.scripts.set_owner(now_ms(), contact_id, _acting(who), owner)
+        if "category" in body:  # first: a refusal (not the owner) leaves the owner as it was
+            await runtime.scripts.set_category(now, contact_id, _acting(who), category)
+        if "owner" in body:
+            await runtime.scripts.set_owner(now, contact_id, _acting(who), owner)
     except RoutingRefused as error:
         raise refused(error) from None
     return web.json_response(await runtime.store.contact(contact_id))

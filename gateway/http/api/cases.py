@@ -19,6 +19,7 @@ from gateway.views import STATUSES
 from routing.rules import Decision, decide
 
 MAX_PAGE = 200
+SLA_FILTERS = ("breached", "at_risk")
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
@@ -58,11 +59,15 @@ async def list_cases(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
     if status is not None and status not in STATUSES:
         raise InvalidField(f"'status' must be one of {', '.join(STATUSES)}.", field="status")
+    sla = request.query.get("sla") or None
+    if sla is not None and sla not in SLA_FILTERS:
+        raise InvalidField("'sla' must be breached or at_risk.", field="sla")
     flt = CaseFilter(
         status=status,
         service=request.query.get("service") or None,
         assignee=request.query.get("assignee") or None,
         contact=request.query.get("contact") or None,
+        sla=sla,
     )
     limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
     cases, cursor = await runtime.store.page(flt, limit, _cursor(request))

@@ -156,8 +156,9 @@ def _sse(event_id: str, fields: dict[str, str]) -> bytes:
     kind = data.pop("type", "message")
     if "case" in data:
         data["case_id"] = int(data.pop("case"))
-    if "expires_at" in data:
-        data["expires_at"] = rfc3339(data["expires_at"])
+    for name in ("expires_at", "due"):
+        if name in data:
+            data[name] = rfc3339(data[name])
     payload = json.dumps(data, separators=(",", ":"))
     return f"id: {event_id}\nevent: {kind}\ndata: {payload}\n\n".encode()
 
