@@ -28,6 +28,13 @@
     {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
+    {p}outbox             stream   work leaving the gateway: `case`, `entry` (an out message),
+                                   written by the Lua step that records it; consumer group
+                                   `feeder` (gateway/runtime/outbox.py) turns each into an RQ job
+    {p}dlv:<id>           hash     delivery state of the case's out messages: entry id -> compact
+                                   JSON (dl state, n attempts, de error, pi provider id; keys of
+                                   routing/timeline.py), merged into the entry when read, so a
+                                   state change never rewrites a timeline list element
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -60,6 +67,7 @@ FIXED = {
     "routing_config": "cfg",
     "operators": "ops",
     "config_version": "cfgver",
+    "outbox": "outbox",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -80,6 +88,7 @@ PER_ID = {
     "pool": "pool:{}:{}",
     "events": "ev:{}",
     "lease": "lease:{}",
+    "deliveries": "dlv:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -196,3 +205,10 @@ class Keys:
 
     def lease(self, name: str) -> str:
         return self._per_id("lease", name)
+
+    @property
+    def outbox(self) -> str:
+        return self._fixed("outbox")
+
+    def deliveries(self, case_id: int | str) -> str:
+        return self._per_id("deliveries", case_id)

@@ -3,9 +3,10 @@
 The library is named `intake_<version>` and each function `intake_<version>_<name>`, the
 version being a hash of the whole source by default: two versions of the gateway running side
 by side (a rolling deploy) each call their own code, and loading one never replaces the other.
-The prelude carries what Python defines once: the constants (routing/constants.py), the key
-builders (from routing/keys.py's layout) and `register`, which sets P, NOW and the fixed keys
-from the call's KEYS and ARGV[1] before a function's body runs.
+The prelude carries what Python defines once: the constants (routing/constants.py), the
+timeline codec (routing/timeline.py), the key builders (from routing/keys.py's layout) and
+`register`, which sets P, NOW and the fixed keys from the call's KEYS and ARGV[1] before a
+function's body runs.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from routing import constants
+from routing import constants, timeline
 from routing.keys import FIXED, PER_ID
 
-FILES = ("lib.lua", "intake.lua", "sync.lua", "actions.lua", "operators.lua", "explain.lua")
+FILES = (
+    "lib.lua",
+    "intake.lua",
+    "sync.lua",
+    "actions.lua",
+    "operators.lua",
+    "explain.lua",
+    "outbox.lua",
+)
 SHARED = "lib.lua"  # its locals are seen by every later file; the others are wrapped in do/end
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")
@@ -80,6 +89,7 @@ def _prelude() -> list[str]:
         f"local PRIORITY_SCALE = {constants.PRIORITY_SCALE}",
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
         f"local SEQ_SCALE = {constants.SEQ_SCALE}",
+        f"local ENTRY = {{{_entry_table()}}}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]
@@ -91,6 +101,11 @@ def _prelude() -> list[str]:
     lines.append("end")
     lines.extend(_REGISTER)
     return lines
+
+
+def _entry_table() -> str:
+    """routing/timeline.py's codec: API name -> stored key."""
+    return ", ".join(f"[{_quoted(name)}] = {_quoted(key)}" for name, key in timeline.STORED.items())
 
 
 def _builder(name: str, template: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -12,6 +11,7 @@ from aiohttp import web
 
 from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
+from gateway import outbound
 from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
@@ -32,6 +32,8 @@ REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "not_waiting": (Conflict, "Only a waiting case can be resumed."),
     "at_capacity": (Conflict, "The operator has no room for this case."),
     "already_assigned": (Conflict, "The case is already with that operator."),
+    "no_outbound_channel": (Conflict, "Replies cannot be sent on this case's channel."),
+    "no_recipient": (Conflict, "The contact has no address on this case's channel."),
 }
 
 
@@ -153,10 +155,25 @@ async def note(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
     text = _text(await json_body(request), "text", required=True)
-    await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
-    entry = {"k": "note", "x": text, "o": who.operator or "admin", "at": now_ms()}
-    await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
+    try:
+        await runtime.scripts.note(now_ms(), case_id, who.operator or "admin", text)
+    except RoutingRefused as error:
+        raise refused(error) from None
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
+
+
+async def reply(request: web.Request) -> web.Response:
+    """202: the reply is recorded `queued`; a worker job sends it (gateway/runtime/outbox.py)."""
+    runtime, who = actor(request)
+    case_id = case_id_of(request)
+    text = _text(await json_body(request), "text", required=True)
+    channels = outbound.enabled(runtime.config)
+    try:
+        found = await runtime.scripts.reply(now_ms(), case_id, _acting(who), text, channels)
+    except RoutingRefused as error:
+        raise refused(error) from None
+    body = {"case_id": case_id, "entry_id": found["id"], "delivery": "queued"}
+    return web.json_response(body, status=202)
 
 
 async def set_owner(request: web.Request) -> web.Response:
@@ -183,5 +200,6 @@ def add_routes(app: web.Application) -> None:
         ("pause", pause),
         ("transfer", transfer),
         ("note", note),
+        ("reply", reply),
     ):
         app.router.add_post(f"/api/cases/{{case_id}}/{name}", handler)

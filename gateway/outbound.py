@@ -1,0 +1,43 @@
+"""The outbound senders by channel: which channels can deliver a reply, and how.
+
+Each sender is blocking (smtplib, urllib) and runs in a worker job (worker/jobs/outbound.py);
+the reply endpoint only asks which channels have one. Phone and web-form cases have none: a
+reply to them is refused with 409 `no_outbound_channel` (a web form's contact may be written
+to by opening an e-mail case for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from channels import sms_outbound
+from channels.email import outbound as email_outbound
+from channels.email.threading import SubjectTag
+from channels.outbound import Delivery, Failed
+from gateway.config import Config
+
+Sender = Callable[[Config, Delivery], str]
+
+
+def _email(config: Config, delivery: Delivery) -> str:
+    email = config.channels.email
+    if email is None or email.smtp_out is None:
+        raise Failed("[channels.email.smtp_out] is not configured")
+    return email_outbound.deliver(email.smtp_out, SubjectTag(config.subject_tag), delivery)
+
+
+def _sms(config: Config, delivery: Delivery) -> str:
+    sms = config.channels.sms
+    if sms is None or not sms.outbound_url:
+        raise Failed("[channels.sms].outbound_url is not configured")
+    return sms_outbound.send(sms, delivery)
+
+
+SENDERS: dict[str, Sender] = {"email": _email, "sms": _sms}
+
+
+def enabled(config: Config) -> tuple[str, ...]:
+    """The channels whose replies this config can send."""
+    email, sms = config.channels.email, config.channels.sms
+    on = {"email": bool(email and email.smtp_out), "sms": bool(sms and sms.outbound_url)}
+    return tuple(channel for channel in SENDERS if on[channel])
