@@ -1,4 +1,4 @@
-"""The outbound senders by channel: which channels can deliver a reply, and how.
+"""The outbound senders by channel (which channels can deliver a reply, and how) and the job.
 
 Each sender is blocking (smtplib, urllib) and runs in a worker job (worker/jobs/outbound.py);
 the reply endpoint only asks which channels have one. Phone and web-form cases have none: a
@@ -8,6 +8,7 @@ to by opening an e-mail case for them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from channels import sms_outbound
@@ -17,6 +18,15 @@ from channels.outbound import Delivery, Failed
 from gateway.config import Config
 
 Sender = Callable[[Config, Delivery], str]
+
+QUEUE = "intake"  # the RQ queue every worker listens on (worker/queues.py)
+JOB = "worker.jobs.outbound.deliver"  # by dotted path: the gateway imports no job code
+
+
+def job_id(prefix: str, case_id: int | str, entry_id: str, attempt: int = 1) -> str:
+    """The job id of one attempt at a delivery (RQ allows [A-Za-z0-9_-] only)."""
+    deployment = re.sub(r"[^A-Za-z0-9_-]", "", prefix)
+    return f"deliver-{deployment}-{case_id}-{entry_id}-{attempt}"
 
 
 def _email(config: Config, delivery: Delivery) -> str:

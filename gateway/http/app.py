@@ -18,8 +18,10 @@ from gateway.http.api import actions, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
+from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
+from gateway.runtime.outbox import add_feeder
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
@@ -40,8 +42,12 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "pid": os.getpid()})
 
 
-def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.Application:
-    """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client."""
+def build_app(
+    config: Config, redis_url: str, keys: Keys | None = None, queue: str = QUEUE
+) -> web.Application:
+    """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client.
+
+    `queue`: the RQ queue the outbox feeder fills (tests give each their own)."""
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -58,6 +64,7 @@ def build_app(config: Config, redis_url: str, keys: Keys | None = None) -> web.A
     app.cleanup_ctx.append(runtime_ctx)
     app.cleanup_ctx.append(singletons_ctx)
     add_singleton(app, "timers", sweep_timers)
+    add_feeder(app, redis_url, queue)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)
