@@ -31,7 +31,7 @@ class SmtpOut:
     from_: str
     security: str  # one of SECURITY
     user: str  # empty: no AUTH
-    password: Secret  # `password` or `password_env`; required with `user`
+    password: Secret | None  # `password` or `password_env`; with `user` only
     name: str  # display name of From:
 
 
@@ -86,7 +86,7 @@ def _smtp_out(table: Table) -> SmtpOut:
         from_=sender,
         security=security,
         user=user,
-        password=table.secret("password", required=bool(user)),
+        password=table.secret("password", required=bool(user)) or None,
         name=table.text("name", "") or "",
     )
     table.close()

@@ -2,8 +2,7 @@
 
 Each sender is blocking (smtplib, urllib) and runs in a worker job (worker/jobs/outbound.py);
 the reply endpoint only asks which channels have one. Phone and web-form cases have none: a
-reply to them is refused with 409 `no_outbound_channel` (a web form's contact may be written
-to by opening an e-mail case for them).
+reply to them is refused with 409 `no_outbound_channel`.
 """
 
 from __future__ import annotations

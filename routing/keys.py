@@ -4,7 +4,8 @@
     {p}seq:contact        string   last contact number (contact id = "c<n>")
     {p}seq:assign         string   assignment sequence: orders "oldest last assignment"
     {p}case:<id>          hash     one case (short field names, see routing/lua/lib.lua)
-    {p}tl:<id>            list     the case's timeline, one compact JSON entry each
+    {p}tl:<id>            list     the case's timeline, one compact JSON entry each (the keys:
+                                   routing/timeline.py; ids from the case's `ne` counter)
     {p}att:<id>:<n>       string   bytes of attachment n of case <id>
     {p}ex:<id>            set      operators excluded from case <id> (declined, let expire)
     {p}ct:<cid>           hash     one contact: n (name), ph, em (JSON lists), ow (owner)
@@ -54,6 +55,9 @@ import re
 from dataclasses import dataclass
 
 DEDUPE_TTL = 3 * 24 * 3600  # providers retry for hours, never for days
+OUTBOX_GROUP = (
+    "feeder"  # the consumer group of `{p}outbox`, made with the stream by its first entry
+)
 
 # Keys with a fixed name: attribute name -> suffix after the prefix. Passed in KEYS.
 FIXED = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from routing import constants, timeline
-from routing.keys import FIXED, PER_ID
+from routing.keys import FIXED, OUTBOX_GROUP, PER_ID
 
 FILES = (
     "lib.lua",
@@ -90,6 +90,7 @@ def _prelude() -> list[str]:
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
         f"local SEQ_SCALE = {constants.SEQ_SCALE}",
         f"local ENTRY = {{{_entry_table()}}}",
+        f"local OUTBOX_GROUP = {_quoted(OUTBOX_GROUP)}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]

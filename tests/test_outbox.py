@@ -342,8 +342,6 @@ async def test_an_outbox_entry_fed_twice_and_by_two_feeders_is_one_job(
     case_id, entry_id = await sms_reply(runtime)
     await runtime.redis.xadd(runtime.keys.outbox, {"case": case_id, "entry": entry_id})
     feeders = [Feeder(runtime.redis, runtime.keys, sync_redis, queue_name) for _ in range(2)]
-    await feeders[0].start()
-    await feeders[1].start()  # the group exists already: fine
     handled = await asyncio.gather(*(feeder.feed_once(None) for feeder in feeders))
 
     assert sum(handled) == 2 and Queue(queue_name, connection=sync_redis).count == 1
@@ -356,7 +354,7 @@ async def test_entries_a_dead_feeder_read_are_taken_over(
     runtime: Runtime, sms_provider: SmsProvider, sync_redis: redis.Redis, queue_name: str
 ) -> None:
     feeder = Feeder(runtime.redis, runtime.keys, sync_redis, queue_name, stuck_ms=0)
-    await feeder.start()
+    assert await feeder.feed_once(None) == 0  # no reply yet: no stream, no group
     await sms_reply(runtime)
     read = await runtime.redis.xreadgroup(GROUP, "dead", {runtime.keys.outbox: ">"}, count=10)
     assert len(read[0][1]) == 1  # read, never acknowledged: that feeder died

@@ -77,7 +77,8 @@ def deliver(out: SmtpOut, tag: SubjectTag, delivery: Delivery) -> str:
         in_reply_to=delivery.in_reply_to,
         references=delivery.references,
     )
-    relay = Relay(out.host, out.port, out.security, out.user, out.password.reveal())
+    password = out.password.reveal() if out.password else ""
+    relay = Relay(out.host, out.port, out.security, out.user, password)
     send(relay, build(reply), [delivery.to])
     return reply.message_id
 

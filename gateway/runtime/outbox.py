@@ -1,12 +1,13 @@
 """The outbox feeder: each entry of the `{p}outbox` stream becomes one RQ job, at least once.
 
 The Lua step that records a reply also appends `case`, `entry` to the stream (routing/lua/
-outbox.lua), so nothing is sent that was not recorded. One feeder per deployment (a singleton
-under a lease) reads the stream with a consumer group: an entry is acknowledged (and deleted)
-only after its job is enqueued, and entries a dead feeder read but never acknowledged are taken
-over with XAUTOCLAIM. The job id is derived from the entry, and a job whose id exists is not
-enqueued again; a job that runs twice anyway claims its delivery in Lua first and does nothing
-the second time (worker/jobs/outbound.py).
+outbox.lua), so nothing is sent that was not recorded; the first entry makes the stream and
+its consumer group, so a deployment without replies has neither. One feeder per deployment
+(a singleton under a lease) reads the stream through the group: an entry is acknowledged (and
+deleted) only after its job is enqueued, and entries a dead feeder read but never acknowledged
+are taken over with XAUTOCLAIM. The job id is derived from the entry, and a job whose id
+exists is not enqueued again; a job that runs twice anyway claims its delivery in Lua first
+and does nothing the second time (worker/jobs/outbound.py).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from gateway.outbound import JOB, QUEUE, job_id
 from gateway.runtime.background import add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.views import text
+from routing.keys import OUTBOX_GROUP as GROUP
 from routing.keys import Keys
 
 log = logging.getLogger(__name__)
 
-GROUP = "feeder"
 STUCK_MS = 60_000  # read by a feeder that died before acknowledging: taken over after this
 BATCH = 100
 BLOCK_MS = 1000
@@ -54,17 +55,19 @@ class Feeder:
         self.stuck_ms = stuck_ms
         self.consumer = f"{socket.gethostname()}:{os.getpid()}"
 
-    async def start(self) -> None:
-        """The consumer group, from the stream's start: entries written before it count."""
-        try:
-            await self.redis.xgroup_create(self.keys.outbox, GROUP, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-
     async def feed_once(self, block_ms: int | None = BLOCK_MS) -> int:
         """Enqueue the entries taken over or new (waiting up to `block_ms` for new ones, None:
         not at all); returns how many were handled."""
+        try:
+            return await self._feed(block_ms)
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+        # No reply written yet (the first one makes the stream and its group): nothing to read.
+        await asyncio.sleep((block_ms or 0) / 1000)
+        return 0
+
+    async def _feed(self, block_ms: int | None) -> int:
         stream = self.keys.outbox
         claimed = await self.redis.xautoclaim(
             stream, GROUP, self.consumer, self.stuck_ms, "0-0", count=BATCH
@@ -99,18 +102,20 @@ class Feeder:
 
 
 def add_feeder(app: web.Application, redis_url: str, queue: str = QUEUE) -> None:
-    """Register the feeder singleton; RQ needs a blocking client of its own."""
+    """Register the feeder singleton. Its clients are its own: RQ needs a blocking one, and
+    the blocking XREADGROUP would hold a connection of the request handlers' pool."""
 
     async def feed(app: web.Application) -> None:
         runtime = app[RUNTIME]
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
         rq = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        feeder = Feeder(runtime.redis, runtime.keys, rq, queue)
+        feeder = Feeder(client, runtime.keys, rq, queue)
         try:
-            await feeder.start()
             while True:
                 await feeder.feed_once()
                 raise_if_cancelled()
         finally:
             rq.close()
+            await client.aclose()
 
     add_singleton(app, "outbox", feed)

@@ -43,6 +43,9 @@ register('reply', function(args)
   local id = timeline(cid, {kind = 'message', direction = 'out', channel = c[3], to = to,
     text = args[4], by = actor ~= '' and actor or 'admin'})
   set_delivery(cid, id, {[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0})
+  if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
+    redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
+  end
   redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id)
   return cjson.encode({id = id})
 end)

@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue, get_current_job
 
 from channels.outbound import Deferred, Delivery, Failed
+from gateway.config import Config
 from gateway.outbound import JOB, SENDERS, job_id
 from routing.keys import Keys
 from worker.jobs import context
@@ -35,11 +36,12 @@ def deliver(prefix: str, case_id: int, entry_id: str) -> str:
     if job is None:
         raise RuntimeError("deliver runs as an RQ job")
     connection, keys = job.connection, Keys(prefix)
+    config = context.config()  # before the claim: a worker without one leaves it queued
     claim = call(connection, keys, "deliver_claim", case_id, entry_id)
     if not claim["claimed"]:
         return f"skipped: {claim['delivery']}"
     channel, delivery = delivery_of(connection, keys, case_id, entry_id)
-    outcome, detail = _send(channel, delivery)
+    outcome, detail = _send(config, channel, delivery)
     if outcome == "retrying" and claim["attempt"] >= MAX_ATTEMPTS:
         outcome, detail = "failed", f"gave up after {claim['attempt']} attempts: {detail}"
     call(connection, keys, "deliver_done", case_id, entry_id, outcome, detail)
@@ -49,16 +51,19 @@ def deliver(prefix: str, case_id: int, entry_id: str) -> str:
     return outcome
 
 
-def _send(channel: str, delivery: Delivery) -> tuple[str, str]:
+def _send(config: Config, channel: str, delivery: Delivery) -> tuple[str, str]:
     sender = SENDERS.get(channel)
     if sender is None:
         return "failed", f"no sender for channel {channel!r}"
     try:
-        return "sent", sender(context.config(), delivery)
+        return "sent", sender(config, delivery)
     except Deferred as error:
         return "retrying", str(error)
     except Failed as error:
         return "failed", str(error)
+    except Exception as error:  # a sender's bug: the entry must not stay `sending` unexplained
+        log.exception("sender for %s failed on case %s", channel, delivery.case_id)
+        return "failed", f"{type(error).__name__}: {error}"
 
 
 def _again(
