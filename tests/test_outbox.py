@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -81,9 +82,17 @@ async def app_client(
 
 
 def run_jobs(connection: redis.Redis, queue_name: str) -> None:
-    """A real RQ worker in burst mode: runs every job queued now, then returns."""
+    """A real RQ worker in burst mode: runs every job queued now, then returns.
+
+    The worker installs its own SIGINT/SIGTERM handlers; pytest's come back afterwards (and
+    the worker, which those handlers kept alive, is freed within this test)."""
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
-    worker.work(burst=True)
+    try:
+        worker.work(burst=True)
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
 
 
 def due_retries(connection: redis.Redis, queue_name: str) -> list[str]:

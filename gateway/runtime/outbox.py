@@ -21,7 +21,6 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from aiohttp import web
-from redis.exceptions import ResponseError
 from rq import Queue
 from rq.job import Job
 
@@ -58,17 +57,11 @@ class Feeder:
     async def feed_once(self, block_ms: int | None = BLOCK_MS) -> int:
         """Enqueue the entries taken over or new (waiting up to `block_ms` for new ones, None:
         not at all); returns how many were handled."""
-        try:
-            return await self._feed(block_ms)
-        except ResponseError as error:
-            if "NOGROUP" not in str(error):
-                raise
-        # No reply written yet (the first one makes the stream and its group): nothing to read.
-        await asyncio.sleep((block_ms or 0) / 1000)
-        return 0
-
-    async def _feed(self, block_ms: int | None) -> int:
         stream = self.keys.outbox
+        if not await self.redis.exists(stream):
+            # No reply written yet (the first one makes the stream and its group): nothing to read.
+            await asyncio.sleep((block_ms or 0) / 1000)
+            return 0
         claimed = await self.redis.xautoclaim(
             stream, GROUP, self.consumer, self.stuck_ms, "0-0", count=BATCH
         )
