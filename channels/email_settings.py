@@ -22,11 +22,18 @@ class ImapBox:
     processed_folder: str
 
 
+SECURITY = ("none", "starttls", "tls")
+
+
 @dataclass(frozen=True)
 class SmtpOut:
     host: str
     port: int
     from_: str
+    security: str  # one of SECURITY
+    user: str  # empty: no AUTH
+    password: Secret | None  # `password` or `password_env`; with `user` only
+    name: str  # display name of From:
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,16 @@ def _smtp_out(table: Table) -> SmtpOut:
     sender = table.text("from", required=True) or ""
     if sender and "@" not in sender:
         table.problem("from", f"{sender!r} is not an e-mail address")
-    out = SmtpOut(table.text("host", required=True) or "", table.port("port", 25), sender)
+    security = table.choice("security", SECURITY) or "none"
+    user = table.text("user", "") or ""
+    out = SmtpOut(
+        host=table.text("host", required=True) or "",
+        port=table.port("port", 465 if security == "tls" else 25),
+        from_=sender,
+        security=security,
+        user=user,
+        password=table.secret("password", required=bool(user)) or None,
+        name=table.text("name", "") or "",
+    )
     table.close()
     return out

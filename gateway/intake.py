@@ -14,6 +14,7 @@ from channels import fastjson
 from channels.message import InboundMessage
 from gateway.config import Config
 from gateway.runtime.clock import Clock
+from routing import timeline
 from routing.deadlines import intake_dues
 from routing.keys import DEDUPE_TTL
 from routing.rules import Decision, decide
@@ -31,16 +32,22 @@ class IntakeResult:
 
 
 def _entry(msg: InboundMessage) -> dict[str, Any]:
-    entry: dict[str, Any] = {"k": "message", "d": "in", "f": msg.sender}
-    if msg.threading not in ("sms", "new"):
-        entry["c"] = msg.channel  # may continue a case of another channel; else it is implied
-    optional = {"t": msg.to, "x": msg.text, "h": msg.html, "s": msg.subject, "fm": msg.form}
-    entry.update({key: value for key, value in optional.items() if value})
-    if msg.fields:
-        entry["fd"] = msg.fields
-    if msg.received_at is not None:
-        entry["rcv"] = int(msg.received_at * 1000)
-    return entry
+    """The stored entry; the Lua step adds its id and time (and attachments)."""
+    # may continue a case of another channel; else the channel is implied
+    channel = msg.channel if msg.threading not in ("sms", "new") else None
+    return timeline.stored(
+        kind="message",
+        direction="in",
+        from_=msg.sender,
+        channel=channel,
+        to=msg.to or None,
+        text=msg.text or None,
+        html=msg.html or None,
+        subject=msg.subject or None,
+        form=msg.form or None,
+        fields=msg.fields or None,
+        received_at=None if msg.received_at is None else int(msg.received_at * 1000),
+    )
 
 
 class Intake:

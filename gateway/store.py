@@ -60,9 +60,16 @@ class Store:
             raise NotFound(f"There is no case {case_id}.", code="case_not_found")
         case = found[0]
         if timeline:
-            raw = await self.redis.lrange(self.keys.timeline(case_id), 0, -1)
-            case["timeline"] = [entry_json(case_id, text(r), case["channel"]) for r in raw]
+            case["timeline"] = await self._timeline(case_id, case["channel"])
         return case
+
+    async def _timeline(self, case_id: int, channel: str) -> list[dict[str, Any]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(self.keys.timeline(case_id), 0, -1)
+            pipe.hgetall(self.keys.deliveries(case_id))
+            raw, deliveries = await pipe.execute()
+        states = decoded(deliveries)
+        return [entry_json(case_id, text(r), channel, states) for r in raw]
 
     async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], bytes]:
         case = await self.case(case_id)

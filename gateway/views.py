@@ -6,24 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
+from routing import timeline
 
-# Compact timeline keys (as stored) -> the names the API shows.
-ENTRY_NAMES = {
-    "k": "kind",
-    "d": "direction",
-    "c": "channel",
-    "f": "from",
-    "t": "to",
-    "x": "text",
-    "h": "html",
-    "o": "operator",
-    "fm": "form",
-    "fd": "fields",
-    "offer": "offer_id",
-    "r": "reason",
-    "by": "by",
-}
+STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
 SLA_CLOCKS = (("rd", "reaction"), ("sd", "resolution"))  # due field -> name in `breached`
 
 
@@ -121,29 +106,33 @@ def _sla(f: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _stored_entry(raw: str) -> dict[str, Any]:
+def _json_object(raw: str) -> dict[str, Any] | None:
     try:
         stored = json.loads(raw)
     except ValueError:
-        stored = None
-    return stored if isinstance(stored, dict) else {"k": "unreadable"}
+        return None
+    return stored if isinstance(stored, dict) else None
 
 
-def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
-    stored = _stored_entry(raw)
-    entry: dict[str, Any] = {"at": rfc3339(stored.pop("at", None))}
-    kind = stored.get("k")
-    if kind == "message" and "c" not in stored:
+def entry_json(
+    case_id: int, raw: str, case_channel: str, deliveries: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One stored entry in the API's names; `deliveries`: the case's delivery states by entry."""
+    stored = _json_object(raw) or {"k": "unreadable"}
+    if stored.get("k") == "message" and "c" not in stored:
         stored["c"] = case_channel  # left out when it is the case's own channel
-    for key, value in stored.items():
-        if key == "s":
-            entry["subject" if kind == "message" else "status"] = value
-        elif key == "a" and isinstance(value, list):
-            entry["attachments"] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
-        elif key in ("rcv", "due"):
-            entry["received_at" if key == "rcv" else "due"] = rfc3339(value)
+    delivery = (deliveries or {}).get(str(stored.get("i")))
+    if delivery is not None:
+        stored.update(_json_object(delivery) or {})
+    named = timeline.api(stored)
+    entry: dict[str, Any] = {"at": rfc3339(named.pop("at", None))}
+    for name, value in named.items():
+        if name == "attachments" and isinstance(value, list):
+            entry[name] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
+        elif name in ("received_at", "due"):
+            entry[name] = rfc3339(value)
         else:
-            entry[ENTRY_NAMES.get(key, key)] = value
+            entry[name] = value
     return entry
 
 

@@ -4,7 +4,8 @@
     {p}seq:contact        string   last contact number (contact id = "c<n>")
     {p}seq:assign         string   assignment sequence: orders "oldest last assignment"
     {p}case:<id>          hash     one case (short field names, see routing/lua/lib.lua)
-    {p}tl:<id>            list     the case's timeline, one compact JSON entry each
+    {p}tl:<id>            list     the case's timeline, one compact JSON entry each (the keys:
+                                   routing/timeline.py; ids from the case's `ne` counter)
     {p}att:<id>:<n>       string   bytes of attachment n of case <id>
     {p}ex:<id>            set      operators excluded from case <id> (declined, let expire)
     {p}ct:<cid>           hash     one contact: n (name), ph, em (JSON lists), ow (owner)
@@ -41,6 +42,13 @@
     {p}callbacks          zset     waiting case ids with a callback, score = when to look at it
     {p}sla:hist           hash     "<which>|<le>" cases reacted/resolved within that bucket
                                    (not cumulative), "<which>|count", "<which>|sum_ms"
+    {p}outbox             stream   work leaving the gateway: `case`, `entry` (an out message),
+                                   written by the Lua step that records it; consumer group
+                                   `feeder` (gateway/runtime/outbox.py) turns each into an RQ job
+    {p}dlv:<id>           hash     delivery state of the case's out messages: entry id -> compact
+                                   JSON (dl state, n attempts, de error, pi provider id; keys of
+                                   routing/timeline.py), merged into the entry when read, so a
+                                   state change never rewrites a timeline list element
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -60,6 +68,9 @@ import re
 from dataclasses import dataclass
 
 DEDUPE_TTL = 3 * 24 * 3600  # providers retry for hours, never for days
+OUTBOX_GROUP = (
+    "feeder"  # the consumer group of `{p}outbox`, made with the stream by its first entry
+)
 
 # Keys with a fixed name: attribute name -> suffix after the prefix. Passed in KEYS.
 FIXED = {
@@ -79,6 +90,7 @@ FIXED = {
     "sla_counts": "sla:counts",
     "callbacks": "callbacks",
     "sla_hist": "sla:hist",
+    "outbox": "outbox",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -104,6 +116,7 @@ PER_ID = {
     "chat_session": "chat:{}",
     "chat_rate": "chat:{}:rate:{}",
     "chat_ip": "chatip:{}",
+    "deliveries": "dlv:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -267,3 +280,10 @@ class Keys:
     @property
     def chat_channels(self) -> str:
         return f"{self.prefix}chatout:*"
+
+    @property
+    def outbox(self) -> str:
+        return self._fixed("outbox")
+
+    def deliveries(self, case_id: int | str) -> str:
+        return self._per_id("deliveries", case_id)

@@ -3,9 +3,10 @@
 The library is named `intake_<version>` and each function `intake_<version>_<name>`, the
 version being a hash of the whole source by default: two versions of the gateway running side
 by side (a rolling deploy) each call their own code, and loading one never replaces the other.
-The prelude carries what Python defines once: the constants (routing/constants.py), the key
-builders (from routing/keys.py's layout) and `register`, which sets P, NOW and the fixed keys
-from the call's KEYS and ARGV[1] before a function's body runs.
+The prelude carries what Python defines once: the constants (routing/constants.py), the
+timeline codec (routing/timeline.py), the key builders (from routing/keys.py's layout) and
+`register`, which sets P, NOW and the fixed keys from the call's KEYS and ARGV[1] before a
+function's body runs.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from routing import constants
-from routing.keys import FIXED, PER_ID
+from routing import constants, timeline
+from routing.keys import FIXED, OUTBOX_GROUP, PER_ID
 
 FILES = (
     "lib.lua",
@@ -30,6 +31,7 @@ FILES = (
     "chat.lua",
     "sla.lua",
     "callbacks.lua",
+    "outbox.lua",
 )
 SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
 # wrapped in do/end
@@ -94,6 +96,8 @@ def _prelude() -> list[str]:
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
         f"local SEQ_SCALE = {constants.SEQ_SCALE}",
         f"local SLA_BUCKETS = {{{', '.join(str(le) for le in constants.SLA_BUCKETS)}}}",
+        f"local ENTRY = {{{_entry_table()}}}",
+        f"local OUTBOX_GROUP = {_quoted(OUTBOX_GROUP)}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]
@@ -105,6 +109,11 @@ def _prelude() -> list[str]:
     lines.append("end")
     lines.extend(_REGISTER)
     return lines
+
+
+def _entry_table() -> str:
+    """routing/timeline.py's codec: API name -> stored key."""
+    return ", ".join(f"[{_quoted(name)}] = {_quoted(key)}" for name, key in timeline.STORED.items())
 
 
 def _builder(name: str, template: str) -> str:

@@ -10,7 +10,7 @@ loaded again and the call repeated, like EVALSHA's NOSCRIPT fallback. The client
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -198,6 +198,15 @@ class Scripts:
 
     async def callback_missed(self, now_ms: int, case_id: int) -> dict[str, Any]:
         return await self._run("callback_missed", now_ms, case_id)
+
+    async def note(self, now_ms: int, case_id: int, author: str, text: str) -> dict[str, Any]:
+        return await self._run("note", now_ms, case_id, author, text)
+
+    async def reply(
+        self, now_ms: int, case_id: int, actor: str, text: str, channels: Sequence[str]
+    ) -> dict[str, Any]:
+        """The out message and its outbox entry; `channels`: those a sender can deliver."""
+        return await self._run("reply", now_ms, case_id, actor, text, ",".join(channels))
 
 
 def _lacks_functions(error: ResponseError) -> bool:

@@ -133,7 +133,7 @@ def config_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def start(aiohttp_client: Any, redis_url: str, keys: Keys, clock: SettableClock) -> Start:
     async def run(path: Path) -> TestClient:
-        app = build_app(load_config(str(path), env={}), redis_url, keys, clock)
+        app = build_app(load_config(str(path), env={}), redis_url, keys, clock=clock)
         client: TestClient = await aiohttp_client(app)
         return client
 

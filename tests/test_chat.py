@@ -59,7 +59,7 @@ async def test_a_chat_goes_to_the_operator_and_the_reply_comes_back(gateway: Tes
     assert await next_event(stream) == ("message", {"case_id": case_id})
     reply = {"text": "Let me look."}
     resp = await gateway.post(f"/api/cases/{case_id}/reply", json=reply, headers=ANNA)
-    assert resp.status == 201, await resp.text()
+    assert resp.status == 202, await resp.text()
     got = await frame(ws)
     assert (got["type"], got["from"], got["text"]) == ("message", "operator", "Let me look.")
     entry = await until_sent(gateway, case_id, "Let me look.")
@@ -85,7 +85,7 @@ async def test_reconnecting_resumes_the_case_and_replays_what_was_missed(
     await ws.close()
     for text in ("answer one", "answer two"):
         resp = await gateway.post(f"/api/cases/{case_id}/reply", json={"text": text}, headers=ANNA)
-        assert resp.status == 201
+        assert resp.status == 202
     again = await gateway.ws_connect("/chat/ws", headers=ORIGIN)
     await again.send_json({"type": "hello", "session": session, "since": seen})
     assert await frame(again) == {"type": "welcome", "session": session, "case_id": case_id}
@@ -121,7 +121,7 @@ async def test_a_reply_through_one_process_reaches_a_visitor_on_another(
     await say(ws, "hello from process one")
     assert await next_event(stream) == ("message", {"case_id": case_id})
     resp = await two.post(f"/api/cases/{case_id}/reply", json={"text": "from two"}, headers=ANNA)
-    assert resp.status == 201
+    assert resp.status == 202
     got = await frame(ws)
     assert (got["from"], got["text"]) == ("operator", "from two")
     await until_sent(two, case_id, "from two")
@@ -169,7 +169,7 @@ async def test_replies_go_to_chat_cases_of_the_assignee_only(gateway: TestClient
     body = {"contact": {"phone": "+79161230077"}, "text": "a call"}
     made = await (await gateway.post("/api/cases", json=body, headers=ANNA)).json()
     resp = await gateway.post(f"/api/cases/{made['id']}/reply", json={"text": "x"}, headers=ANNA)
-    assert resp.status == 409 and (await resp.json())["error"]["code"] == "not_chat"
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "no_outbound_channel"
     resp = await gateway.post("/api/cases/999999/reply", json={"text": "x"}, headers=ANNA)
     assert resp.status == 404
     await ws.close()

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from channels.email.outbound import DeliveryDeferred, DeliveryFailed
+from channels.outbound import Deferred, Failed
 from channels.settings import Secret
 from channels.twilio import media, outbound
 from channels.twilio_settings import TwilioSettings
@@ -57,8 +57,8 @@ async def test_send_sms_posts_the_form_with_basic_auth(aiohttp_server: Server) -
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(503, DeliveryDeferred), (500, DeliveryDeferred), (429, DeliveryDeferred),
-     (400, DeliveryFailed), (404, DeliveryFailed)],
+    [(503, Deferred), (500, Deferred), (429, Deferred),
+     (400, Failed), (404, Failed)],
 )  # fmt: skip
 async def test_send_sms_sorts_refusals(aiohttp_server: Server, status: int, error: type) -> None:
     refusal = web.json_response({"code": 21211, "message": "Invalid 'To'"}, status=status)
@@ -71,7 +71,7 @@ async def test_send_sms_sorts_refusals(aiohttp_server: Server, status: int, erro
 async def test_a_wrong_token_fails_for_good(aiohttp_server: Server) -> None:
     server, _ = await twilio_api(aiohttp_server, [])
     wrong = TwilioSettings(SID, Secret("other"), settings_for(server).api_base)
-    with pytest.raises(DeliveryFailed, match="401"):
+    with pytest.raises(Failed, match="401"):
         await asyncio.to_thread(outbound.send_sms, wrong, "+79161234567", "+7495", "x")
 
 
@@ -83,12 +83,12 @@ async def test_timeouts_and_refused_connections_are_deferred(aiohttp_server: Ser
     app = web.Application()
     app.router.add_post(MESSAGES, slow)
     server = await aiohttp_server(app)
-    with pytest.raises(DeliveryDeferred, match="unreachable"):
+    with pytest.raises(Deferred, match="unreachable"):
         await asyncio.to_thread(
             outbound.send_sms, settings_for(server), "+7916", "+7495", "x", timeout=0.2
         )
     closed = TwilioSettings(SID, Secret(TOKEN), f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(DeliveryDeferred):
+    with pytest.raises(Deferred):
         await asyncio.to_thread(outbound.send_sms, closed, "+7916", "+7495", "x")
 
 
@@ -129,7 +129,7 @@ async def test_media_from_any_other_host_is_refused_untouched(aiohttp_server: Se
         f"{settings_for(api).api_base}@127.0.0.1:{other.port}/x",
         "file:///etc/passwd",
     ):
-        with pytest.raises(DeliveryFailed, match="not on"):
+        with pytest.raises(Failed, match="not on"):
             await asyncio.to_thread(media.download, settings_for(api), url)
     assert seen == []
 
@@ -158,7 +158,7 @@ async def test_endless_redirects_and_oversized_media_fail(aiohttp_server: Server
     routes = {"/loop": redirect("/loop"), "/big": web.Response(body=b"x" * 101)}
     server, _ = await media_host(aiohttp_server, routes)
     settings = settings_for(server)
-    with pytest.raises(DeliveryFailed, match="redirects"):
+    with pytest.raises(Failed, match="redirects"):
         await asyncio.to_thread(media.download, settings, f"{settings.api_base}/loop")
-    with pytest.raises(DeliveryFailed, match="larger"):
+    with pytest.raises(Failed, match="larger"):
         await asyncio.to_thread(media.download, settings, f"{settings.api_base}/big", max_bytes=100)

@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
 
 from gateway.process.options import add_config_options, child_config
+from worker.jobs import context
 from worker.queues import queue
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = child_config(parser, argv)
     if config is None:
         return 1
+    context.use(config)
     connection = Redis.from_url(config.redis_url)
     try:
         Worker([queue(connection)], connection=connection).work(with_scheduler=True)

@@ -1,6 +1,6 @@
 """The one RQ queue: the gateway enqueues to it and every worker listens on it.
 
-Jobs are named by dotted path (`"worker.jobs.send_reply"`), so enqueuing imports no job code.
+Jobs are named by dotted path (`"worker.jobs.outbound.deliver"`), so enqueuing imports no job code.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 
-QUEUE = "intake"
+from gateway.outbound import QUEUE
 
 
-def queue(connection: Redis) -> Queue:
-    return Queue(QUEUE, connection=connection)
+def queue(connection: Redis, name: str = QUEUE) -> Queue:
+    return Queue(name, connection=connection)
 
 
 def enqueue(connection: Redis, func: str, *args: Any, **kwargs: Any) -> Job:

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
+from channels.email.threading import SubjectTag, make_message_id
+from channels.email_settings import SmtpOut
+from channels.outbound import Deferred, Delivery, Failed
+
 
 @dataclass(frozen=True)
 class Relay:
@@ -35,14 +39,6 @@ class Reply:
     auto: bool = False  # acknowledgements: Auto-Submitted: auto-replied
 
 
-class DeliveryFailed(Exception):
-    """The relay refused for good (5xx, bad address): retrying cannot help."""
-
-
-class DeliveryDeferred(Exception):
-    """A 4xx, a timeout or a dropped connection: the same mail may be tried again later."""
-
-
 def build(reply: Reply) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = formataddr((reply.sender_name, reply.sender))
@@ -64,8 +60,31 @@ def build(reply: Reply) -> EmailMessage:
     return mail
 
 
+def deliver(out: SmtpOut, tag: SubjectTag, delivery: Delivery) -> str:
+    """An operator's reply on a case, as a threaded mail through `out`; returns its Message-ID.
+
+    The Message-ID names the case and entry (`parse_message_id` knows it on the answer).
+    """
+    domain = out.from_.rpartition("@")[2]
+    reply = Reply(
+        sender=out.from_,
+        sender_name=out.name,
+        to=delivery.to,
+        cc=(),
+        subject=tag.reply_subject(delivery.subject, delivery.case_id),
+        text=delivery.text,
+        message_id=make_message_id(delivery.case_id, delivery.entry_id, domain),
+        in_reply_to=delivery.in_reply_to,
+        references=delivery.references,
+    )
+    password = out.password.reveal() if out.password else ""
+    relay = Relay(out.host, out.port, out.security, out.user, password)
+    send(relay, build(reply), [delivery.to])
+    return reply.message_id
+
+
 def send(relay: Relay, mail: EmailMessage, recipients: Sequence[str]) -> None:
-    """Hand `mail` to the relay; raises `DeliveryDeferred` or `DeliveryFailed`."""
+    """Hand `mail` to the relay; raises `Deferred` or `Failed`."""
     try:
         with _connect(relay) as client:
             refused = client.send_message(mail, to_addrs=list(recipients))
@@ -73,9 +92,9 @@ def send(relay: Relay, mail: EmailMessage, recipients: Sequence[str]) -> None:
         raise _classified(error.recipients) from None
     except smtplib.SMTPResponseException as error:
         text = f"{error.smtp_code} {_text(error.smtp_error)}"
-        raise (DeliveryDeferred if error.smtp_code < 500 else DeliveryFailed)(text) from None
+        raise (Deferred if error.smtp_code < 500 else Failed)(text) from None
     except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryDeferred(f"{type(error).__name__}: {error}") from None
+        raise Deferred(f"{type(error).__name__}: {error}") from None
     if refused:
         raise _classified(refused)
 
@@ -83,7 +102,7 @@ def send(relay: Relay, mail: EmailMessage, recipients: Sequence[str]) -> None:
 def _classified(refused: dict[str, tuple[int, bytes]]) -> Exception:
     text = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in refused.items())
     permanent = all(code >= 500 for code, _ in refused.values())
-    return DeliveryFailed(text) if permanent else DeliveryDeferred(text)
+    return Failed(text) if permanent else Deferred(text)
 
 
 def _text(reply: bytes | str) -> str:

@@ -14,7 +14,7 @@ import urllib.request
 import urllib.response
 from http.client import HTTPResponse
 
-from channels.email.outbound import DeliveryDeferred, DeliveryFailed
+from channels.outbound import Deferred, Failed
 from channels.twilio.outbound import TIMEOUT, basic_auth
 from channels.twilio.sms import DEFAULT_MEDIA_TYPE, media_url_allowed
 from channels.twilio_settings import TwilioSettings
@@ -38,9 +38,9 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 def download(
     settings: TwilioSettings, url: str, *, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT
 ) -> tuple[bytes, str]:
-    """The media's bytes and content type; `DeliveryFailed` for a URL off the API's host."""
+    """The media's bytes and content type; `Failed` for a URL off the API's host."""
     if not media_url_allowed(url, settings.api_base):
-        raise DeliveryFailed(f"Media URL {url!r} is not on {settings.api_base}.")
+        raise Failed(f"Media URL {url!r} is not on {settings.api_base}.")
     for _ in range(MAX_REDIRECTS + 1):
         credentials = media_url_allowed(url, settings.api_base)
         headers = {"Authorization": basic_auth(settings)} if credentials else {}
@@ -49,7 +49,7 @@ def download(
             with response:
                 return _read(response, max_bytes)
         url = _location(response, url)
-    raise DeliveryFailed(f"More than {MAX_REDIRECTS} redirects for a media file.")
+    raise Failed(f"More than {MAX_REDIRECTS} redirects for a media file.")
 
 
 def _open(request: urllib.request.Request, timeout: float) -> Response:
@@ -59,10 +59,10 @@ def _open(request: urllib.request.Request, timeout: float) -> Response:
     except urllib.error.HTTPError as error:
         if error.code in REDIRECTS:
             return error  # the redirect answer itself: its Location is read by hand
-        kind = DeliveryDeferred if error.code == 429 or error.code >= 500 else DeliveryFailed
+        kind = Deferred if error.code == 429 or error.code >= 500 else Failed
         raise kind(f"Media download answered {error.code}.") from None
     except (OSError, ValueError) as error:
-        raise DeliveryDeferred(f"Media host unreachable: {type(error).__name__}") from None
+        raise Deferred(f"Media host unreachable: {type(error).__name__}") from None
 
 
 def _location(response: Response, base: str) -> str:
@@ -70,13 +70,13 @@ def _location(response: Response, base: str) -> str:
         location = response.headers.get("Location", "")
     target = urllib.parse.urljoin(base, location)
     if not location or urllib.parse.urlsplit(target).scheme not in ("http", "https"):
-        raise DeliveryFailed("A media redirect without an http(s) Location.")
+        raise Failed("A media redirect without an http(s) Location.")
     return target
 
 
 def _read(response: Response, max_bytes: int) -> tuple[bytes, str]:
     data = response.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise DeliveryFailed(f"A media file larger than {max_bytes} bytes.")
+        raise Failed(f"A media file larger than {max_bytes} bytes.")
     kind = response.headers.get_content_type() if response.headers.get("Content-Type") else ""
     return data, kind or DEFAULT_MEDIA_TYPE

@@ -1,7 +1,7 @@
 """Outbound SMS through Twilio's REST API (Messages.json), blocking: called from an RQ job.
 
-Errors use the delivery family of the outbound e-mail path: `DeliveryDeferred` (5xx, 429, a
-timeout or a dropped connection: the job may try again) and `DeliveryFailed` (any other 4xx,
+Errors use the delivery family of the outbound e-mail path: `Deferred` (5xx, 429, a
+timeout or a dropped connection: the job may try again) and `Failed` (any other 4xx,
 or an answer without a message SID: trying again cannot help, or might send twice).
 """
 
@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from channels.email.outbound import DeliveryDeferred, DeliveryFailed
+from channels.outbound import Deferred, Failed
 from channels.twilio_settings import TwilioSettings
 
 TIMEOUT = 10.0  # seconds for the whole request; Twilio answers within one normally
@@ -57,19 +57,19 @@ def _post(request: urllib.request.Request, timeout: float) -> Any:
     except urllib.error.HTTPError as error:
         raise _refusal(error) from None
     except (OSError, ValueError) as error:  # timeouts, refused and dropped connections
-        raise DeliveryDeferred(f"Twilio unreachable: {type(error).__name__}: {error}") from None
+        raise Deferred(f"Twilio unreachable: {type(error).__name__}: {error}") from None
     try:
         return json.loads(raw)
     except ValueError:
-        raise DeliveryFailed("Twilio accepted the message but its answer is not JSON.") from None
+        raise Failed("Twilio accepted the message but its answer is not JSON.") from None
 
 
 def _refusal(error: urllib.error.HTTPError) -> Exception:
     detail = _message(error)
     text = f"Twilio answered {error.code}: {detail}"
     if error.code == 429 or error.code >= 500:
-        return DeliveryDeferred(text)
-    return DeliveryFailed(text)
+        return Deferred(text)
+    return Failed(text)
 
 
 def _message(error: urllib.error.HTTPError) -> str:
@@ -85,5 +85,5 @@ def _message(error: urllib.error.HTTPError) -> str:
 def _sid(answer: Any) -> str:
     sid = answer.get("sid") if isinstance(answer, dict) else None
     if not isinstance(sid, str) or not sid:
-        raise DeliveryFailed("Twilio accepted the message but gave no message SID.")
+        raise Failed("Twilio accepted the message but gave no message SID.")
     return sid

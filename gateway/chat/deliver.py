@@ -19,14 +19,14 @@ from gateway.views import rfc3339, text
 REPLAY_MAX = 500  # messages sent to a reconnecting visitor at most (the newest)
 
 
-async def deliver_chat_reply(runtime: Runtime, case_id: int, actor: str, body: str) -> int:
-    """`actor` is the operator id ('' for the admin); the answer is the timeline position.
+async def deliver_chat_reply(runtime: Runtime, case_id: int, actor: str, body: str) -> str:
+    """`actor` is the operator id ('' for the admin); the answer is the new entry's id.
 
     Raises RoutingRefused: case_not_found, not_chat, already_resolved, not_yours."""
     now = int(time.time() * 1000)
     channel = runtime.keys.chat_channel(case_id)
     result = await runtime.scripts.chat_reply(now, case_id, actor, body, channel)
-    return int(result["position"])
+    return str(result["id"])
 
 
 def _frame(position: int, raw: str) -> dict[str, Any] | None:

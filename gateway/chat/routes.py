@@ -11,7 +11,6 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.chat import reply
 from gateway.chat.hub import HUB, Hub
 from gateway.chat.socket import chat_socket
 from gateway.http.app_keys import RUNTIME
@@ -46,4 +45,3 @@ def add_routes(app: web.Application) -> None:
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/chat/ws", chat_socket)
     app.router.add_get("/chat/widget.js", widget)
-    reply.add_routes(app)

@@ -20,9 +20,11 @@ from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
 from gateway.imap.poller import add_pollers
+from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.clock import Clock
+from gateway.runtime.outbox import add_feeder
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
@@ -44,10 +46,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def build_app(
-    config: Config, redis_url: str, keys: Keys | None = None, clock: Clock | None = None
+    config: Config,
+    redis_url: str,
+    keys: Keys | None = None,
+    *,
+    clock: Clock | None = None,
+    queue: str = QUEUE,
 ) -> web.Application:
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
-    is the time of intake, actions and timers (tests set it)."""
+    is the time of intake, actions and timers (tests set it); `queue`: the RQ queue the outbox
+    feeder fills (tests give each their own)."""
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -66,6 +74,7 @@ def build_app(
     add_singleton(app, "timers", sweep_timers)
     if config.channels.email and config.channels.email.imap:
         add_pollers(app, config.channels.email.imap)
+    add_feeder(app, redis_url, queue)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)

@@ -114,8 +114,9 @@ local function declined(cid)
 end
 
 local function call_entry()
-  local f = redis.call('HMGET', call, 'op', 'an', 'dur', 'rec', 'ea', 'd', 'f', 't')
+  local f = redis.call('HMGET', call, 'op', 'an', 'dur', 'rec', 'ea', 'd', 'f', 't', 'tid')
   local entry = {at = tonumber(f[5]), k = 'call', call_id = e.call, d = f[6], f = f[7], t = f[8]}
+  entry[ENTRY.id] = f[9]
   if f[1] then entry.o = f[1] end
   if f[3] then entry.duration = tonumber(f[3]) end
   if f[4] then entry.recording_url = f[4] end
@@ -129,6 +130,8 @@ local function write_entry(cid)
   if ti then
     redis.call('LSET', K.timeline(cid), ti, call_entry())
   else
+    -- the entry keeps one id however often later events rewrite it
+    redis.call('HSET', call, 'tid', tostring(redis.call('HINCRBY', K.case(cid), 'ne', 1)))
     local n = redis.call('RPUSH', K.timeline(cid), call_entry())
     redis.call('HSET', call, 'ti', n - 1)
   end

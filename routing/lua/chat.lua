@@ -11,11 +11,12 @@ register('chat_reply', function(args)
   if f[1] == 'resolved' then return fail('already_resolved') end
   if actor ~= '' and actor ~= f[3] then return fail('not_yours') end
   local by = actor ~= '' and actor or 'admin'
-  timeline(cid, {k = 'message', d = 'out', o = by, x = args[4], delivery = 'queued'})
+  local id = timeline(cid, {kind = 'message', direction = 'out', operator = by, text = args[4],
+    delivery = 'queued'})
   local position = redis.call('LLEN', K.timeline(cid)) - 1
   redis.call('PUBLISH', args[5], cjson.encode({p = position, x = args[4], at = NOW}))
   if actor == '' and f[3] then event(f[3], 'case_updated', cid, {'change', 'reply', 'by', by}) end
-  return ok({position = position})
+  return ok({position = position, id = id})
 end)
 
 -- chat_delivered(now, case id, timeline position): an outgoing message reached the visitor.
@@ -24,10 +25,10 @@ register('chat_delivered', function(args)
   local raw = redis.call('LINDEX', key, args[3])
   if not raw then return ok({marked = false}) end
   local entry = cjson.decode(raw)
-  if entry.k ~= 'message' or entry.d ~= 'out' or entry.delivery == 'sent' then
+  if entry.k ~= 'message' or entry.d ~= 'out' or entry[ENTRY.delivery] == 'sent' then
     return ok({marked = false})
   end
-  entry.delivery = 'sent'
+  entry[ENTRY.delivery] = 'sent'
   redis.call('LSET', key, args[3], cjson.encode(entry))
   return ok({marked = true})
 end)

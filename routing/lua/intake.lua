@@ -86,11 +86,14 @@ local function create_case(contact, related, flag)
   return cid
 end
 
--- Without attachments the entry is stored as given, "at" spliced in: no decode/encode here.
+-- Without attachments the entry (already encoded by gateway/intake.py) is stored as given, its
+-- id and "at" spliced in: no decode/encode here.
 local function store_entry(cid)
   if A[3] == '' then return end  -- a call: its entry is written when the call ends (calls.lua)
   if #m.atts == 0 then
-    redis.call('RPUSH', K.timeline(cid), '{"at":' .. A[1] .. ',' .. string.sub(A[3], 2))
+    local id = redis.call('HINCRBY', K.case(cid), 'ne', 1)
+    redis.call('RPUSH', K.timeline(cid), '{"' .. ENTRY.at .. '":' .. A[1] .. ',"' .. ENTRY.id
+      .. '":"' .. id .. '",' .. string.sub(A[3], 2))
     return
   end
   local entry = cjson.decode(A[3])
@@ -98,14 +101,14 @@ local function store_entry(cid)
     a.id = redis.call('HINCRBY', K.case(cid), 'na', 1)
     redis.call('SET', K.attachment(cid, a.id), A[3 + i])
   end
-  entry.a = m.atts
-  timeline(cid, entry)
+  entry[ENTRY.attachments] = m.atts
+  store_entry_as_is(cid, entry)
 end
 
 local function reopen(cid)
   redis.call('HDEL', K.case(cid), 'ra')
   redis.call('DEL', K.excluded(cid))
-  timeline(cid, {k = 'status', s = 'reopened'})
+  timeline(cid, {kind = 'status', status = 'reopened'})
   local f = redis.call('HMGET', K.case(cid), 'la', 'sv', 'ch')
   if f[1] and eligible(cid, f[1], f[2], f[3]) then assign(cid, f[1]) else route(cid) end
 end

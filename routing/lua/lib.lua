@@ -3,7 +3,7 @@
 -- when given), ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved
 -- ms, rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause
 -- reason, rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms, na
--- attachments stored. Operator hash fields: see routing/keys.py. Config hash fields:
+-- attachments stored, ne timeline entries numbered (the last entry id). Operator hash fields: see routing/keys.py. Config hash fields:
 -- `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
 -- refusal is `{"error": "<code>"}`.
 -- P (the key prefix), NOW (ms), K (key builders) and the constants come from the generated
@@ -22,9 +22,23 @@ local function set_status(cid, new)
   redis.call('ZADD', K.status(new), cid, cid)
 end
 
-local function timeline(cid, entry)
-  entry.at = NOW
+-- A stored (compact) entry gets the case's next entry id and the time; returns the id.
+local function store_entry_as_is(cid, entry)
+  local id = tostring(redis.call('HINCRBY', K.case(cid), 'ne', 1))
+  entry[ENTRY.id], entry[ENTRY.at] = id, NOW
   redis.call('RPUSH', K.timeline(cid), cjson.encode(entry))
+  return id
+end
+
+-- `entry` named as in the API; stored with the codec's keys (ENTRY, from routing/timeline.py).
+-- A name the codec does not list (a kind's own field: `which`, `due`, `call_id`...) and a key
+-- already in its stored form are kept as they are; views read both through the same table.
+local function timeline(cid, entry)
+  local out = {}
+  for name, value in pairs(entry) do
+    out[ENTRY[name] or name] = value
+  end
+  return store_entry_as_is(cid, out)
 end
 
 local function event(op, kind, cid, extra)
@@ -100,10 +114,10 @@ local function assign(cid, op)
     local offer = tostring(seq)
     redis.call('HSET', K.case(cid), 'of', offer, 'oe', NOW + timeout)
     redis.call('ZADD', K.offers, NOW + timeout, cid)
-    timeline(cid, {k = 'assignment', o = op, offer = offer})
+    timeline(cid, {kind = 'assignment', operator = op, offer_id = offer})
     event(op, 'offered', cid, {'offer_id', offer, 'expires_at', NOW + timeout})
   else
-    timeline(cid, {k = 'assignment', o = op})
+    timeline(cid, {kind = 'assignment', operator = op})
     event(op, 'assigned', cid)
   end
   refresh_pools(op)

@@ -8,7 +8,7 @@ register('presence', function(args)
       if redis.call('HGET', K.case(cid), 'of') then
         release(cid, op)
         redis.call('SREM', K.operator_cases(op), cid)
-        timeline(cid, {k = 'assignment', o = op, r = 'revoked'})
+        timeline(cid, {kind = 'assignment', operator = op, reason = 'revoked'})
         event(op, 'revoked', cid, {'reason', presence})
         route(cid)
       end

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -12,12 +11,13 @@ from aiohttp import web
 
 from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
+from gateway import outbound
+from gateway.chat.deliver import deliver_chat_reply
 from gateway.deadlines import resume_shift
 from gateway.http.api.cases import case_id_of, json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
 from gateway.runtime.state import Actor, Runtime
-from routing.constants import EVENTS_MAXLEN
 from routing.errors import RoutingRefused
 
 # What a script's refusal means at the HTTP edge.
@@ -35,6 +35,8 @@ REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "at_capacity": (Conflict, "The operator has no room for this case."),
     "already_assigned": (Conflict, "The case is already with that operator."),
     "no_callback": (Conflict, "The case has no callback to log an attempt of."),
+    "no_outbound_channel": (Conflict, "Replies cannot be sent on this case's channel."),
+    "no_recipient": (Conflict, "The contact has no address on this case's channel."),
 }
 
 
@@ -166,20 +168,32 @@ async def note(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
     text = _text(await json_body(request), "text", required=True)
-    case = await runtime.store.case(case_id, timeline=False)  # 404 before writing anything
-    by = who.operator or "admin"
-    entry = {"k": "note", "x": text, "o": by, "at": runtime.clock.now_ms()}
-    await runtime.redis.rpush(runtime.keys.timeline(case_id), json.dumps(entry))
-    if case["assignee"] and case["assignee"] != who.operator:  # "someone else edited this"
-        fields: dict[Any, Any] = {
-            "type": "case_updated",
-            "case": case_id,
-            "change": "note",
-            "by": by,
-        }
-        stream = runtime.keys.events(case["assignee"])
-        await runtime.redis.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
+    try:
+        await runtime.scripts.note(runtime.clock.now_ms(), case_id, who.operator or "admin", text)
+    except RoutingRefused as error:
+        raise refused(error) from None
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
+
+
+async def reply(request: web.Request) -> web.Response:
+    """202: the reply is recorded `queued`; a worker job sends it (gateway/runtime/outbox.py)."""
+    runtime, who = actor(request)
+    case_id = case_id_of(request)
+    text = _text(await json_body(request), "text", required=True)
+    try:  # a chat reply goes straight to the visitor's socket (pub/sub), no outbox job
+        entry_id = await deliver_chat_reply(runtime, case_id, _acting(who), text)
+    except RoutingRefused as error:
+        if error.code != "not_chat":
+            raise refused(error) from None
+    else:
+        return web.json_response({"case_id": case_id, "entry_id": entry_id}, status=202)
+    channels = outbound.enabled(runtime.config)
+    try:
+        found = await runtime.scripts.reply(now_ms(), case_id, _acting(who), text, channels)
+    except RoutingRefused as error:
+        raise refused(error) from None
+    body = {"case_id": case_id, "entry_id": found["id"], "delivery": "queued"}
+    return web.json_response(body, status=202)
 
 
 async def set_owner(request: web.Request) -> web.Response:
@@ -212,5 +226,6 @@ def add_routes(app: web.Application) -> None:
         ("pause", pause),
         ("transfer", transfer),
         ("note", note),
+        ("reply", reply),
     ):
         app.router.add_post(f"/api/cases/{{case_id}}/{name}", handler)

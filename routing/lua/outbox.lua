@@ -1,0 +1,87 @@
+-- What operators write on a case (notes, replies) and the state of replies leaving the gateway.
+-- A reply is one step: its `out` message entry, its delivery state (`{p}dlv:<case>`, see
+-- routing/keys.py) and its outbox stream entry, so no reply is recorded without being sent
+-- later, and none is sent without being recorded.
+
+local function delivery(cid, eid)
+  local raw = redis.call('HGET', K.deliveries(cid), eid)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function set_delivery(cid, eid, d)
+  redis.call('HSET', K.deliveries(cid), eid, cjson.encode(d))
+end
+
+-- note(now, case id, author, text): any case, any state; the author is checked by the caller.
+register('note', function(args)
+  local cid = args[2]
+  if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
+  local id = timeline(cid, {kind = 'note', text = args[4], operator = args[3]})
+  local assignee = redis.call('HGET', K.case(cid), 'as')
+  if assignee and assignee ~= args[3] then  -- "someone else edited this case"
+    event(assignee, 'case_updated', cid, {'change', 'note', 'by', args[3]})
+  end
+  return cjson.encode({id = id})
+end)
+
+-- The contact's first address on the channel: e-mail for mail, the number for SMS.
+local function recipient(contact, ch)
+  local field = ch == 'email' and 'em' or 'ph'
+  local list = cjson.decode(redis.call('HGET', K.contact(contact), field) or '[]')
+  return list[1]
+end
+
+-- reply(now, case id, actor ('' for the admin), text, channels that have a sender (comma-separated))
+register('reply', function(args)
+  local cid, actor = args[2], args[3]
+  local c = redis.call('HMGET', K.case(cid), 'st', 'as', 'ch', 'ct')
+  if not c[1] then return fail('case_not_found') end
+  if c[1] == 'resolved' then return fail('already_resolved') end
+  if actor ~= '' and actor ~= c[2] then return fail('not_yours') end
+  if not string.find(',' .. args[5] .. ',', ',' .. c[3] .. ',', 1, true) then
+    return fail('no_outbound_channel')
+  end
+  local to = recipient(c[4], c[3])
+  if not to then return fail('no_recipient') end
+  local id = timeline(cid, {kind = 'message', direction = 'out', channel = c[3], to = to,
+    text = args[4], by = actor ~= '' and actor or 'admin'})
+  set_delivery(cid, id, {[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0})
+  if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
+    redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
+  end
+  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id)
+  return cjson.encode({id = id})
+end)
+
+-- deliver_claim(now, case id, entry id): queued/retrying -> sending, one attempt more. Any other
+-- state (sending, sent, failed, gone) means another run has it or had it: nothing to do.
+register('deliver_claim', function(args)
+  local cid, eid = args[2], args[3]
+  local d = delivery(cid, eid)
+  if not d then return cjson.encode({claimed = false, delivery = cjson.null}) end
+  local state = d[ENTRY.delivery]
+  if state ~= 'queued' and state ~= 'retrying' then
+    return cjson.encode({claimed = false, delivery = state})
+  end
+  d[ENTRY.delivery], d[ENTRY.attempts] = 'sending', num(d[ENTRY.attempts]) + 1
+  set_delivery(cid, eid, d)
+  return cjson.encode({claimed = true, attempt = d[ENTRY.attempts]})
+end)
+
+-- deliver_done(now, case id, entry id, sent|failed|retrying, provider id or reason)
+register('deliver_done', function(args)
+  local cid, eid, outcome = args[2], args[3], args[4]
+  local d = delivery(cid, eid)
+  if not d or d[ENTRY.delivery] ~= 'sending' then return fail('not_sending') end
+  d[ENTRY.delivery] = outcome
+  if outcome == 'sent' then
+    d[ENTRY.provider_id], d[ENTRY.delivery_error] = args[5], nil
+  else
+    d[ENTRY.delivery_error] = args[5]
+  end
+  set_delivery(cid, eid, d)
+  local op = redis.call('HGET', K.case(cid), 'as')
+  if op then event(op, 'case_updated', cid, {'entry', eid, 'delivery', outcome}) end
+  return cjson.encode({delivery = outcome})
+end)

@@ -1,0 +1,1 @@
+"""RQ jobs, named by dotted path (`worker.jobs.outbound.deliver`) when enqueued."""
