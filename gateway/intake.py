@@ -6,13 +6,16 @@ decision all happen inside the INTAKE script, so a retry never stores anything t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from channels import fastjson
-from channels.message import InboundMessage
+from channels.blobs import BlobStore
+from channels.message import Attachment, InboundMessage, MailThread
 from gateway.config import Config
 from routing.keys import DEDUPE_TTL
 from routing.rules import Decision, decide
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class IntakeResult:
+    """`status` "dropped" (case id 0): a machine's mail that named no case it may join."""
+
     case_id: int
     contact_id: str
     assignee: str | None
@@ -39,23 +44,44 @@ def _entry(msg: InboundMessage) -> dict[str, Any]:
         entry["fd"] = msg.fields
     if msg.received_at is not None:
         entry["rcv"] = int(msg.received_at * 1000)
+    if msg.mail:
+        entry.update(_mail_fields(msg.mail))
     return entry
 
 
+def _mail_fields(mail: MailThread) -> dict[str, Any]:
+    fields: dict[str, Any] = {"mid": mail.message_id, "rf": list(mail.references)}
+    if mail.auto:
+        fields["auto"] = True
+    return {key: value for key, value in fields.items() if value}
+
+
+def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[str]:
+    return [blobs.put(attachment.data) for attachment in attachments]
+
+
+def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
+    if mail is None:
+        return {}
+    return {"parts": list(mail.participants), "auto": mail.auto, "ref": mail.by_reference}
+
+
 class Intake:
-    def __init__(self, scripts: Scripts):
+    def __init__(self, scripts: Scripts, blobs: BlobStore):
         self._scripts = scripts
+        self.blobs = blobs
 
     async def submit(
         self, config: Config, msg: InboundMessage, decision: Decision | None = None
     ) -> IntakeResult:
         """Store `msg` once; `decision` overrides the rules (manual cases)."""
         decision = decision or decide(config.routing, msg)
-        payload = self._payload(config, msg, decision)
+        # durable before Redis names them; a retry rewrites nothing (content-addressed)
+        digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
+        payload = self._payload(config, msg, decision, digests)
         now_ms = int(time.time() * 1000)
-        blobs = [attachment.data for attachment in msg.attachments]
         entry = fastjson.dumps(_entry(msg))
-        result = await self._scripts.intake(now_ms, payload, entry, blobs)
+        result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
             "stored %s message %s:%s from %s as case %s (%s, %s)",
             msg.channel,
@@ -71,7 +97,9 @@ class Intake:
         )
 
     @staticmethod
-    def _payload(config: Config, msg: InboundMessage, decision: Decision) -> str:
+    def _payload(
+        config: Config, msg: InboundMessage, decision: Decision, digests: list[str]
+    ) -> str:
         sla = config.routing.sla.get(decision.priority)
         return fastjson.dumps(
             {
@@ -91,6 +119,10 @@ class Intake:
                 "rd": int(sla.reaction * 1000) if sla else -1,
                 "sd": int(sla.resolution * 1000) if sla else -1,
                 "reopen": int(config.reopen_within * 1000),
-                "atts": [{"n": a.name, "ty": a.type, "sz": len(a.data)} for a in msg.attachments],
+                **_mail_payload(msg.mail),
+                "atts": [
+                    {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
+                    for a, digest in zip(msg.attachments, digests, strict=True)
+                ],
             }
         )

@@ -23,6 +23,8 @@ ENTRY_NAMES = {
     "offer": "offer_id",
     "r": "reason",
     "by": "by",
+    "mid": "message_id",
+    "rf": "references",
 }
 
 
@@ -128,7 +130,9 @@ def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
         if key == "s":
             entry["subject" if kind == "message" else "status"] = value
         elif key == "a" and isinstance(value, list):
-            entry["attachments"] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
+            entry["attachments"] = [
+                attachment_json(case_id, a) for a in value if isinstance(a, dict)
+            ]
         elif key == "rcv":
             entry["received_at"] = rfc3339(value)
         else:
@@ -136,7 +140,13 @@ def entry_json(case_id: int, raw: str, case_channel: str) -> dict[str, Any]:
     return entry
 
 
-def _attachment(case_id: int, stored: dict[str, Any]) -> dict[str, Any]:
+def stored_attachments(raw: str) -> list[dict[str, Any]]:
+    """The attachments of a stored timeline entry as stored (with the digest of the bytes)."""
+    found = _stored_entry(raw).get("a")
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
+def attachment_json(case_id: int, stored: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": stored.get("id"),
         "name": stored.get("n", ""),

@@ -5,7 +5,6 @@
     {p}seq:assign         string   assignment sequence: orders "oldest last assignment"
     {p}case:<id>          hash     one case (short field names, see routing/lua/lib.lua)
     {p}tl:<id>            list     the case's timeline, one compact JSON entry each
-    {p}att:<id>:<n>       string   bytes of attachment n of case <id>
     {p}ex:<id>            set      operators excluded from case <id> (declined, let expire)
     {p}ct:<cid>           hash     one contact: n (name), ph, em (JSON lists), ow (owner)
     {p}ct:<cid>:cases     zset     the contact's case ids (score = id)
@@ -28,6 +27,7 @@
     {p}cfgver             string   version of the config applied last (reloads missed are caught up)
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
+    {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -66,7 +66,6 @@ FIXED = {
 PER_ID = {
     "case": "case:{}",
     "timeline": "tl:{}",
-    "attachment": "att:{}:{}",
     "excluded": "ex:{}",
     "contact": "ct:{}",
     "contact_cases": "ct:{}:cases",
@@ -80,6 +79,7 @@ PER_ID = {
     "pool": "pool:{}:{}",
     "events": "ev:{}",
     "lease": "lease:{}",
+    "participants": "cpt:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -155,9 +155,6 @@ class Keys:
     def timeline(self, case_id: int | str) -> str:
         return self._per_id("timeline", case_id)
 
-    def attachment(self, case_id: int | str, n: int | str) -> str:
-        return self._per_id("attachment", case_id, n)
-
     def excluded(self, case_id: int | str) -> str:
         return self._per_id("excluded", case_id)
 
@@ -196,3 +193,6 @@ class Keys:
 
     def lease(self, name: str) -> str:
         return self._per_id("lease", name)
+
+    def participants(self, case_id: int | str) -> str:
+        return self._per_id("participants", case_id)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from channels.blobs import FsBlobStore
 from channels.errors import Forbidden, Unauthorized
 from gateway.config import Config
 from gateway.intake import Intake
@@ -37,7 +38,8 @@ class Runtime:
     def create(cls, config: Config, client: aioredis.Redis, keys: Keys) -> Runtime:
         scripts = Scripts(client, keys)
         store = Store(client, keys, lambda service: service)
-        runtime = cls(config, client, keys, scripts, Intake(scripts), store)
+        intake = Intake(scripts, FsBlobStore(config.blobs_dir))
+        runtime = cls(config, client, keys, scripts, intake, store)
         store.service_name = runtime.service_name
         runtime.use(config)
         return runtime
