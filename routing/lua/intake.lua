@@ -158,7 +158,9 @@ register('intake', function(args)
   local contact
   if m.auto then contact = known_contact() else contact = find_contact() end
   local cid = store(contact)
-  if not cid then return cjson.encode({case_id = 0, contact_id = '', status = 'dropped'}) end
+  if not cid then
+    return cjson.encode({case_id = 0, contact_id = '', assignee = cjson.null, status = 'dropped'})
+  end
   contact = contact or ''
   if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
   return answer(cid, contact)
