@@ -23,7 +23,8 @@ class MailThread:
     `message_id`/`references` go on its timeline entry (a reply sets In-Reply-To/References
     from them); `participants` (To/Cc besides the gateway's own addresses) may write to the
     case too; `auto` (an auto-reply or bounce) may only join the case it names, when its
-    sender may write there or `by_reference` (it answers a gateway Message-ID).
+    sender may write there or `by_reference` (it answers a gateway Message-ID). `ack`: the
+    sender gets an acknowledgement if this opens a case (and the hourly loop guard allows).
     """
 
     message_id: str = ""
@@ -31,6 +32,7 @@ class MailThread:
     participants: tuple[str, ...] = ()
     auto: bool = False
     by_reference: bool = False
+    ack: bool = False
 
 
 @dataclass(frozen=True)

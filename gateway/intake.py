@@ -23,15 +23,19 @@ from routing.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
+ACKS_PER_SENDER_HOUR = 3  # loop guard: another gateway's acknowledgements never ping-pong long
+
 
 @dataclass(frozen=True)
 class IntakeResult:
-    """`status` "dropped" (case id 0): a machine's mail that named no case it may join."""
+    """`status` "dropped" (case id 0): a machine's mail that named no case it may join.
+    `ack`: this delivery opened a case whose sender is to get an acknowledgement."""
 
     case_id: int
     contact_id: str
     assignee: str | None
     status: str
+    ack: bool = False
 
 
 def _entry(msg: InboundMessage) -> dict[str, Any]:
@@ -63,7 +67,13 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
     if mail is None:
         return {}
-    return {"parts": list(mail.participants), "auto": mail.auto, "ref": mail.by_reference}
+    return {
+        "parts": list(mail.participants),
+        "auto": mail.auto,
+        "ref": mail.by_reference,
+        "ack": mail.ack,
+        "ackmax": ACKS_PER_SENDER_HOUR,
+    }
 
 
 class Intake:
@@ -93,7 +103,11 @@ class Intake:
             result["status"],
         )
         return IntakeResult(
-            result["case_id"], result["contact_id"], result["assignee"], result["status"]
+            result["case_id"],
+            result["contact_id"],
+            result["assignee"],
+            result["status"],
+            bool(result.get("ack")),
         )
 
     @staticmethod

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 
 from channels.email.adapter import MailContext, to_message
-from channels.email.mime import parse_mail
+from channels.email.mime import ParsedMail, parse_mail
 from channels.email.threading import SubjectTag
 from channels.message import InboundMessage
 from gateway.config import Config
@@ -38,6 +38,15 @@ def route_recipients(
     return best
 
 
+def wants_ack(config: Config, mail: ParsedMail, decision: Decision) -> bool:
+    """The service acknowledges new cases, and the mail is a person's, not the gateway's own."""
+    service = config.routing.services.get(decision.service)
+    if service is None or not service.ack or mail.kind != "human" or mail.no_reply:
+        return False
+    domain = mail.sender.address.rpartition("@")[2].lower()
+    return domain not in context_of(config).own_domains
+
+
 async def deliver_mail(
     intake: Intake, config: Config, raw: bytes, mail_from: str, recipients: Sequence[str]
 ) -> IntakeResult | None:
@@ -47,5 +56,7 @@ async def deliver_mail(
     if message is None:
         return None
     message, decision = route_recipients(config, message, recipients)
+    if message.mail and wants_ack(config, mail, decision):
+        message = dataclasses.replace(message, mail=dataclasses.replace(message.mail, ack=True))
     result = await intake.submit(config, message, decision)
     return None if result.status == "dropped" else result

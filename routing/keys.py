@@ -28,6 +28,7 @@
     {p}reload             pubsub   a config version was applied: every process re-reads the file
     {p}lease:<name>       string   once-per-deployment background work (gateway/lease.py)
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
+    {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -80,6 +81,7 @@ PER_ID = {
     "events": "ev:{}",
     "lease": "lease:{}",
     "participants": "cpt:{}",
+    "ack_count": "ack:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -196,3 +198,6 @@ class Keys:
 
     def participants(self, case_id: int | str) -> str:
         return self._per_id("participants", case_id)
+
+    def ack_count(self, address: str) -> str:
+        return self._per_id("ack_count", address)

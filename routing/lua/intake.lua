@@ -2,11 +2,21 @@
 -- (gateway/intake.py builds the JSON; attachment bytes are in the blob store already): dedupe,
 -- contact, thread, case, route.
 local A, m  -- this call's arguments and decoded message
+local acked  -- this delivery opened a case whose sender gets an acknowledgement
 
 local function answer(cid, contact)
   return cjson.encode({case_id = tonumber(cid), contact_id = contact,
     assignee = redis.call('HGET', K.case(cid), 'as') or cjson.null,
-    status = redis.call('HGET', K.case(cid), 'st')})
+    status = redis.call('HGET', K.case(cid), 'st'), ack = acked})
+end
+
+-- At most `ackmax` acknowledgements per sender and hour, whatever loops back at us.
+local function may_ack()
+  if not m.ack or m.email == '' then return false end
+  local key = K.ack_count(m.email)
+  local sent = redis.call('INCR', key)
+  if sent == 1 then redis.call('EXPIRE', key, 3600) end
+  return sent <= m.ackmax
 end
 
 local function add_identity(contact, field, index, value)
@@ -129,6 +139,7 @@ local function store(contact)
   elseif mode == 'new' then
     cid = create_case(contact, related, nil)
   end
+  if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
   add_participants(cid)
   if mode == 'reopen' then
@@ -144,7 +155,7 @@ end
 
 -- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
 register('intake', function(args)
-  A, m = args, cjson.decode(args[2])
+  A, m, acked = args, cjson.decode(args[2]), false
   local dkey = false
   if m.did ~= '' then
     dkey = K.dedupe(m.scope, m.did)
