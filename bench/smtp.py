@@ -189,11 +189,11 @@ def stop(proc: Any) -> None:
 # -- the measurements ----------------------------------------------------------------------------
 
 
-def throughput(seconds: float, work: str) -> None:
+def throughput(seconds: float, work: str, kinds: Sequence[str]) -> None:
     print(f"throughput: {CLIENT_PROCESSES}x{CONNECTIONS} persistent smtplib connections, "
           f"{seconds:.0f}s each")  # fmt: skip
     rates: dict[tuple[str, str], float] = {}
-    for kind in TEMPLATES:
+    for kind in kinds:
         for name, starter in (("floor", start_floor), ("gateway", start_gateway)):
             with valkey() as (url, _client):
                 proc, port = starter(url, work)
@@ -282,6 +282,8 @@ def lookup(replies: int, big: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, 10,000 cases")
+    parser.add_argument("--only", choices=("throughput", "memory", "lookup"), help="one part")
+    parser.add_argument("--kind", choices=tuple(TEMPLATES), help="throughput of one mail kind")
     parser.add_argument("--floor", nargs=2, metavar=("PORT", "REDIS_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:
@@ -289,9 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     print(f"load shared with whatever else runs on this host ({os.cpu_count()} CPUs)")
     work = tempfile.mkdtemp(prefix="smtp-bench-")
-    throughput(3.0 if args.quick else 10.0, work)
-    memory(100 if args.quick else 400, work)
-    lookup(500 if args.quick else 3000, 10_000 if args.quick else 100_000)
+    if args.only in (None, "throughput"):
+        throughput(
+            3.0 if args.quick else 10.0, work, (args.kind,) if args.kind else tuple(TEMPLATES)
+        )
+    if args.only in (None, "memory"):
+        memory(100 if args.quick else 400, work)
+    if args.only in (None, "lookup"):
+        lookup(500 if args.quick else 3000, 10_000 if args.quick else 100_000)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
@@ -18,6 +19,8 @@ from gateway.runtime.state import Runtime
 from gateway.smtp.server import IntakeHandler, start_smtp
 
 CLOSE_TIMEOUT = 5.0  # seconds a session in progress gets to finish on shutdown
+# aiosmtpd logs each command at INFO; like the HTTP access log, that is too costly per mail
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def handler_for(runtime: Runtime) -> IntakeHandler | None:
