@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from channels.blobs import FsBlobStore
 from channels.message import InboundMessage
 from gateway.config import Config, load_config
 from gateway.intake import Intake
@@ -64,7 +65,7 @@ class Bench:
         self.client, self.config = client, config
         self.keys = Keys(prefix)
         self.scripts = Scripts(client, self.keys)
-        self.intake = Intake(self.scripts)
+        self.intake = Intake(self.scripts, FsBlobStore(config.blobs_dir))  # no attachments here
         self.arrivals = 0
 
     async def start(self) -> None:

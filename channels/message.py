@@ -17,6 +17,25 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class MailThread:
+    """What a received e-mail adds to its message.
+
+    `message_id`/`references` go on its timeline entry (a reply sets In-Reply-To/References
+    from them); `participants` (To/Cc besides the gateway's own addresses) may write to the
+    case too; `auto` (an auto-reply or bounce) may only join the case it names, when its
+    sender may write there or `by_reference` (it answers a gateway Message-ID). `ack`: the
+    sender gets an acknowledgement if this opens a case (and the hourly loop guard allows).
+    """
+
+    message_id: str = ""
+    references: tuple[str, ...] = ()
+    participants: tuple[str, ...] = ()
+    auto: bool = False
+    by_reference: bool = False
+    ack: bool = False
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A customer contact as the intake sees it, whatever the provider.
 
@@ -43,6 +62,7 @@ class InboundMessage:
     threading: Threading = "new"
     case_hint: int | None = None
     service_hint: str = ""
+    mail: MailThread | None = None
 
     @property
     def sender(self) -> str:

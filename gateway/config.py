@@ -66,6 +66,7 @@ class Config:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
     secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
+    blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -149,6 +150,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         raw=dict(root.data),
         version=version,
         secret_keys=frozenset(root.secret_keys),  # every section has been read by now
+        blobs_dir=_storage(root.table("storage")),
     )
     gateway.close()
     return config
@@ -194,6 +196,12 @@ def _redis(table: Table) -> tuple[str, str, str]:
     durability = table.choice("durability", DURABILITIES) or "always"
     table.close()
     return url, data_dir, durability
+
+
+def _storage(table: Table) -> str:
+    blobs_dir = table.text("blobs_dir", "var/blobs") or "var/blobs"
+    table.close()
+    return blobs_dir
 
 
 def _cases(table: Table) -> tuple[str, float]:

@@ -6,12 +6,15 @@ decision all happen inside the INTAKE script, so a retry never stores anything t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from channels import fastjson
-from channels.message import InboundMessage
+from channels.blobs import BlobStore
+from channels.message import Attachment, InboundMessage, MailThread
 from gateway.config import Config
 from gateway.runtime.clock import Clock
 from routing import timeline
@@ -22,13 +25,19 @@ from routing.scripts import Scripts
 
 log = logging.getLogger(__name__)
 
+ACKS_PER_SENDER_HOUR = 3  # loop guard: another gateway's acknowledgements never ping-pong long
+
 
 @dataclass(frozen=True)
 class IntakeResult:
+    """`status` "dropped" (case id 0): a machine's mail that named no case it may join.
+    `ack`: this delivery opened a case whose sender is to get an acknowledgement."""
+
     case_id: int
     contact_id: str
     assignee: str | None
     status: str
+    ack: bool = False
 
 
 def _entry(msg: InboundMessage) -> dict[str, Any]:
@@ -47,12 +56,40 @@ def _entry(msg: InboundMessage) -> dict[str, Any]:
         form=msg.form or None,
         fields=msg.fields or None,
         received_at=None if msg.received_at is None else int(msg.received_at * 1000),
+        **(_mail_fields(msg.mail) if msg.mail else {}),
     )
 
 
+def _mail_fields(mail: MailThread) -> dict[str, Any]:
+    """Named as in the API; `timeline.stored` stores them under the codec's keys."""
+    fields: dict[str, Any] = {
+        "message_id": mail.message_id,
+        "references": list(mail.references),
+        "auto": mail.auto,
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[str]:
+    return [blobs.put(attachment.data) for attachment in attachments]
+
+
+def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
+    if mail is None:
+        return {}
+    return {
+        "parts": list(mail.participants),
+        "auto": mail.auto,
+        "ref": mail.by_reference,
+        "ack": mail.ack,
+        "ackmax": ACKS_PER_SENDER_HOUR,
+    }
+
+
 class Intake:
-    def __init__(self, scripts: Scripts, clock: Clock | None = None):
+    def __init__(self, scripts: Scripts, blobs: BlobStore, clock: Clock | None = None):
         self._scripts = scripts
+        self.blobs = blobs
         self._clock = clock or Clock()
 
     async def submit(
@@ -61,10 +98,11 @@ class Intake:
         """Store `msg` once; `decision` overrides the rules (manual cases)."""
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
-        payload = self._payload(config, msg, decision, now_ms)
-        blobs = [attachment.data for attachment in msg.attachments]
+        # durable before Redis names them; a retry rewrites nothing (content-addressed)
+        digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
+        payload = self._payload(config, msg, decision, now_ms, digests)
         entry = fastjson.dumps(_entry(msg))
-        result = await self._scripts.intake(now_ms, payload, entry, blobs)
+        result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
             "stored %s message %s:%s from %s as case %s (%s, %s)",
             msg.channel,
@@ -76,11 +114,21 @@ class Intake:
             result["status"],
         )
         return IntakeResult(
-            result["case_id"], result["contact_id"], result["assignee"], result["status"]
+            result["case_id"],
+            result["contact_id"],
+            result["assignee"],
+            result["status"],
+            bool(result.get("ack")),
         )
 
     @staticmethod
-    def _payload(config: Config, msg: InboundMessage, decision: Decision, now_ms: int) -> str:
+    def _payload(
+        config: Config,
+        msg: InboundMessage,
+        decision: Decision,
+        now_ms: int,
+        digests: Sequence[str] = (),
+    ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
         return fastjson.dumps(
             {
@@ -99,6 +147,10 @@ class Intake:
                 "subject": msg.subject,
                 "due": dues,
                 "reopen": int(config.reopen_within * 1000),
-                "atts": [{"n": a.name, "ty": a.type, "sz": len(a.data)} for a in msg.attachments],
+                **_mail_payload(msg.mail),
+                "atts": [
+                    {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
+                    for a, digest in zip(msg.attachments, digests, strict=True)
+                ],
             }
         )

@@ -9,7 +9,15 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from channels.errors import NotFound
-from gateway.views import case_json, contact_json, decoded, entry_json, text
+from gateway.views import (
+    attachment_json,
+    case_json,
+    contact_json,
+    decoded,
+    entry_json,
+    stored_attachments,
+    text,
+)
 from routing.keys import Keys
 
 SCAN_BUDGET = 5000  # ids looked at per page before answering with a cursor
@@ -71,13 +79,13 @@ class Store:
         states = decoded(deliveries)
         return [entry_json(case_id, text(r), channel, states) for r in raw]
 
-    async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], bytes]:
-        case = await self.case(case_id)
-        for entry in case["timeline"]:
-            for meta in entry.get("attachments", []):
-                if meta["id"] == n:
-                    data = await self.redis.get(self.keys.attachment(case_id, n))
-                    return meta, data if isinstance(data, bytes) else b""
+    async def attachment(self, case_id: int, n: int) -> tuple[dict[str, Any], str]:
+        """The attachment as the API shows it, and the blob digest of its bytes."""
+        await self.case(case_id, timeline=False)  # no such case: its own 404
+        for raw in await self.redis.lrange(self.keys.timeline(case_id), 0, -1):
+            for stored in stored_attachments(text(raw)):
+                if stored.get("id") == n and isinstance(stored.get("sha"), str):
+                    return attachment_json(case_id, stored), stored["sha"]
         raise NotFound(f"Case {case_id} has no attachment {n}.", code="attachment_not_found")
 
     async def contact_by(self, phone: str, email: str) -> str | None:

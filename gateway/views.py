@@ -128,7 +128,7 @@ def entry_json(
     entry: dict[str, Any] = {"at": rfc3339(named.pop("at", None))}
     for name, value in named.items():
         if name == "attachments" and isinstance(value, list):
-            entry[name] = [_attachment(case_id, a) for a in value if isinstance(a, dict)]
+            entry[name] = [attachment_json(case_id, a) for a in value if isinstance(a, dict)]
         elif name in ("received_at", "due"):
             entry[name] = rfc3339(value)
         else:
@@ -136,7 +136,13 @@ def entry_json(
     return entry
 
 
-def _attachment(case_id: int, stored: dict[str, Any]) -> dict[str, Any]:
+def stored_attachments(raw: str) -> list[dict[str, Any]]:
+    """The attachments of a stored timeline entry as stored (with the digest of the bytes)."""
+    found = (_json_object(raw) or {}).get("a")
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
+def attachment_json(case_id: int, stored: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": stored.get("id"),
         "name": stored.get("n", ""),

@@ -6,7 +6,6 @@
     {p}case:<id>          hash     one case (short field names, see routing/lua/lib.lua)
     {p}tl:<id>            list     the case's timeline, one compact JSON entry each (the keys:
                                    routing/timeline.py; ids from the case's `ne` counter)
-    {p}att:<id>:<n>       string   bytes of attachment n of case <id>
     {p}ex:<id>            set      operators excluded from case <id> (declined, let expire)
     {p}ct:<cid>           hash     one contact: n (name), ph, em (JSON lists), ow (owner)
     {p}ct:<cid>:cases     zset     the contact's case ids (score = id)
@@ -49,6 +48,8 @@
                                    JSON (dl state, n attempts, de error, pi provider id; keys of
                                    routing/timeline.py), merged into the entry when read, so a
                                    state change never rewrites a timeline list element
+    {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
+    {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -97,7 +98,6 @@ FIXED = {
 PER_ID = {
     "case": "case:{}",
     "timeline": "tl:{}",
-    "attachment": "att:{}:{}",
     "excluded": "ex:{}",
     "contact": "ct:{}",
     "contact_cases": "ct:{}:cases",
@@ -117,6 +117,8 @@ PER_ID = {
     "chat_rate": "chat:{}:rate:{}",
     "chat_ip": "chatip:{}",
     "deliveries": "dlv:{}",
+    "participants": "cpt:{}",
+    "ack_count": "ack:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -216,9 +218,6 @@ class Keys:
     def timeline(self, case_id: int | str) -> str:
         return self._per_id("timeline", case_id)
 
-    def attachment(self, case_id: int | str, n: int | str) -> str:
-        return self._per_id("attachment", case_id, n)
-
     def excluded(self, case_id: int | str) -> str:
         return self._per_id("excluded", case_id)
 
@@ -287,3 +286,9 @@ class Keys:
 
     def deliveries(self, case_id: int | str) -> str:
         return self._per_id("deliveries", case_id)
+
+    def participants(self, case_id: int | str) -> str:
+        return self._per_id("participants", case_id)
+
+    def ack_count(self, address: str) -> str:
+        return self._per_id("ack_count", address)

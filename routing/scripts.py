@@ -81,10 +81,8 @@ class Scripts:
         await self.load()
         return await call(*argv)
 
-    async def intake(
-        self, now_ms: int, message: str, entry: str, blobs: list[bytes]
-    ) -> dict[str, Any]:
-        return await self._run("intake", now_ms, message, entry, *blobs)
+    async def intake(self, now_ms: int, message: str, entry: str) -> dict[str, Any]:
+        return await self._run("intake", now_ms, message, entry)
 
     async def sync(
         self, now_ms: int, routing_config: dict[str, Any], version: str

@@ -34,6 +34,8 @@ STORED = {
     "attachments": "a",
     "received_at": "rcv",
     "message_id": "mid",
+    "references": "rf",
+    "auto": "auto",
     "delivery": "dl",
     "delivery_error": "de",
     "provider_id": "pi",

@@ -3,6 +3,7 @@ test, the sample config, and an in-process gateway behind a real HTTP client."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -61,8 +62,10 @@ def sync_redis(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def config() -> Config:
-    return load_config(str(SAMPLE), env={})
+def config(tmp_path: Path) -> Config:
+    """The sample, its blob store in the test's own directory (not the repository's var/)."""
+    loaded = load_config(str(SAMPLE), env={})
+    return dataclasses.replace(loaded, blobs_dir=str(tmp_path / "blobs"))
 
 
 @pytest.fixture
@@ -72,7 +75,8 @@ def write_config(tmp_path: Path) -> Callable[[str], Config]:
     def write(text: str) -> Config:
         path = tmp_path / f"config-{uuid.uuid4().hex[:6]}.toml"
         path.write_text(text)
-        return load_config(str(path), env={})
+        loaded = load_config(str(path), env={})
+        return dataclasses.replace(loaded, blobs_dir=str(tmp_path / "blobs"))
 
     return write
 

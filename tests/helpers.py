@@ -121,7 +121,8 @@ class Serve:
         self.base_url = f"http://127.0.0.1:{self.http_port}"
         self.log_path = cwd / f"serve-{self.http_port}.log"
         argv = ["--config", str(config), "--http", f"127.0.0.1:{self.http_port}"]
-        argv += ["--smtp", f"127.0.0.1:{free_port()}", *args]
+        self.smtp_port = free_port()
+        argv += ["--smtp", f"127.0.0.1:{self.smtp_port}", *args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "serve", *argv],

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import redis
 import redis.asyncio as aioredis
 
+from channels.blobs import FsBlobStore
 from channels.message import CHANNELS, InboundMessage
 from gateway.config import Config, load_config
 from gateway.intake import Intake
@@ -264,7 +265,7 @@ class _Worker:
     def __init__(self, client: aioredis.Redis, keys: Keys, config: Config, rng: random.Random):
         self.client, self.keys, self.config, self.rng = client, keys, config, rng
         self.scripts = Scripts(client, keys)
-        self.intake = Intake(self.scripts)
+        self.intake = Intake(self.scripts, FsBlobStore(config.blobs_dir))
         self.ops = sorted(config.routing.operators)
         self.stats = WorkerStats()
 

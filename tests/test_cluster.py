@@ -13,6 +13,7 @@ import redis
 from redis.asyncio.cluster import RedisCluster
 from redis.cluster import key_slot
 
+from channels.blobs import FsBlobStore
 from channels.message import InboundMessage
 from gateway.config import Config
 from gateway.intake import Intake
@@ -78,7 +79,7 @@ async def test_routing_runs_in_one_slot(
     ops = {"a": "total = 1", "b": "total = 1"}
     config = write_config(config_text(ops, {"support": (["a", "b"], False)}, offers='sms = "30s"'))
     scripts = Scripts(client, deployment)
-    intake = Intake(scripts)
+    intake = Intake(scripts, FsBlobStore(config.blobs_dir))
     await sync.apply(scripts, config.routing, config.version)
     for op in ops:
         await scripts.presence(now(), op, "available")

@@ -80,7 +80,7 @@ async def test_a_server_that_lost_the_library_gets_it_again(
 async def test_a_lua_error_names_the_file_and_line(client: aioredis.Redis, keys: Keys) -> None:
     scripts = Scripts(client, keys)
     with pytest.raises(ResponseError, match=r"routing/lua/intake\.lua:\d+") as caught:
-        await scripts.intake(1, '{"did": ""}', "{}", [])  # no phone, email...: a nil argument
+        await scripts.intake(1, '{"did": ""}', "{}")  # no phone, email...: a nil argument
     assert "user_function" not in str(caught.value)
 
 

@@ -30,6 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from channels.blobs import FsBlobStore
 from channels.message import InboundMessage
 from gateway.config import Config, load_config
 from gateway.intake import Intake
@@ -140,8 +141,8 @@ class RoutingMachine(RuleBasedStateMachine):
         self.client = aioredis.Redis.from_url(url)
         self.redis = redis.Redis.from_url(url)
         self.scripts = Scripts(self.client, self.keys)
-        self.intake = Intake(self.scripts)
         self.config, self.raised_config = configs
+        self.intake = Intake(self.scripts, FsBlobStore(self.config.blobs_dir))
         self.raised = False
         self.run(sync.apply(self.scripts, self.config.routing, self.config.version))
         for op in OPS:  # start with everyone at work; the presence rule sends them away

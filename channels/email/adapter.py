@@ -11,11 +11,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from channels.email.mime import ParsedMail
-from channels.email.threading import SubjectTag, referenced_case
-from channels.message import Attachment, InboundMessage
+from channels.email.mime import MailAddress, ParsedMail
+from channels.email.threading import SubjectTag, case_from_references
+from channels.message import Attachment, InboundMessage, MailThread
 
 SCOPE = "email"
+MAX_PARTICIPANTS = 50  # per mail: a mail to a whole department adds no unbounded set
+MAX_REFERENCES = 20  # the newest ones: enough for a reply's References header
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,8 @@ class MailContext:
 def to_message(
     mail: ParsedMail, raw: bytes, recipients: Sequence[str], context: MailContext
 ) -> InboundMessage | None:
-    hint = referenced_case(
-        context.tag, mail.subject, mail.in_reply_to, mail.references, context.own_domains
-    )
+    by_headers = case_from_references(mail.in_reply_to, mail.references, context.own_domains)
+    hint = by_headers if by_headers is not None else context.tag.find(mail.subject)
     if mail.kind != "human" and hint is None:
         return None
     return InboundMessage(
@@ -47,4 +48,28 @@ def to_message(
         received_at=mail.date.timestamp() if mail.date else None,
         threading="case" if hint is not None else "new",
         case_hint=hint,
+        mail=MailThread(
+            message_id=mail.message_id,
+            references=mail.references[-MAX_REFERENCES:],
+            participants=_participants(mail, context.own_domains),
+            auto=mail.kind != "human",
+            by_reference=by_headers is not None,
+        ),
     )
+
+
+def _participants(mail: ParsedMail, own_domains: Sequence[str]) -> tuple[str, ...]:
+    """To/Cc addresses other than the sender's and the gateway's own, lower-cased."""
+    own = {domain.lower() for domain in own_domains}
+    sender = mail.sender.address.lower()
+    found: dict[str, None] = {}
+    for address in (*mail.to, *mail.cc):
+        lowered = _address(address)
+        if lowered and lowered != sender and lowered.rpartition("@")[2] not in own:
+            found[lowered] = None
+    return tuple(found)[:MAX_PARTICIPANTS]
+
+
+def _address(address: MailAddress) -> str:
+    value = address.address.strip().lower()
+    return value if "@" in value else ""

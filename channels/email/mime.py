@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 import email.parser
-import email.policy
 import email.utils
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from channels.email.parts import (
     safe_name,
     serialize,
 )
+from channels.email.policy import POLICY
 from channels.email.threading import message_ids
 
 MAX_DEPTH = 16
@@ -80,9 +80,9 @@ def parse_mail(raw: bytes, envelope_from: str | None = None) -> ParsedMail:
     """Parse a received mail; `envelope_from` is the SMTP `MAIL FROM` ('' for `<>`) if known."""
     try:
         if _too_complex(raw):
-            headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+            headers = email.parser.BytesHeaderParser(policy=POLICY).parsebytes(raw)
             return _parse(headers, raw, envelope_from, walk=False)
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        msg = email.message_from_bytes(raw, policy=POLICY)
         return _parse(msg, raw, envelope_from, walk=True)
     except Exception:  # hostile mail makes the stdlib raise many types; keep the bytes instead
         return unparsed_mail(raw)

@@ -24,6 +24,7 @@ from gateway.process.options import (
     child_config,
     format_host_port,
 )
+from gateway.smtp.lifecycle import smtp_ctx
 from routing.scripts import FunctionsUnsupported
 
 log = logging.getLogger("gateway.process.acceptor")  # not __main__ under `python -m`
@@ -35,6 +36,7 @@ async def run_app(config: Config) -> None:
     # No access log: formatting a line per request cost ~15 % of the intake path (bench/intake.py);
     # every stored message is counted in /metrics and logged at DEBUG by the intake.
     app = build_app(config, config.redis_url)
+    app.cleanup_ctx.append(smtp_ctx)  # after the Redis client, so it closes first
     runner = AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
     await runner.setup()  # enters the cleanup contexts: Redis client, singletons
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from channels.blobs import FsBlobStore
 from channels.errors import Forbidden, Unauthorized
 from gateway.config import Config
 from gateway.intake import Intake
@@ -42,7 +43,8 @@ class Runtime:
         clock = clock or Clock()
         scripts = Scripts(client, keys)
         store = Store(client, keys, lambda service: service)
-        runtime = cls(config, client, keys, scripts, Intake(scripts, clock), store, clock=clock)
+        intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock)
+        runtime = cls(config, client, keys, scripts, intake, store, clock=clock)
         store.service_name = runtime.service_name
         runtime.use(config)
         return runtime

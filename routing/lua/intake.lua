@@ -1,11 +1,22 @@
--- intake(now, message JSON, timeline entry JSON without "at", attachment bytes...): store one
--- inbound message (gateway/intake.py builds the JSON): dedupe, contact, thread, case, route.
+-- intake(now, message JSON, timeline entry JSON without "at"): store one inbound message
+-- (gateway/intake.py builds the JSON; attachment bytes are in the blob store already): dedupe,
+-- contact, thread, case, route.
 local A, m  -- this call's arguments and decoded message
+local acked  -- this delivery opened a case whose sender gets an acknowledgement
 
 local function answer(cid, contact)
   return cjson.encode({case_id = tonumber(cid), contact_id = contact,
     assignee = redis.call('HGET', K.case(cid), 'as') or cjson.null,
-    status = redis.call('HGET', K.case(cid), 'st')})
+    status = redis.call('HGET', K.case(cid), 'st'), ack = acked})
+end
+
+-- At most `ackmax` acknowledgements per sender and hour, whatever loops back at us.
+local function may_ack()
+  if not m.ack or m.email == '' then return false end
+  local key = K.ack_count(m.email)
+  local sent = redis.call('INCR', key)
+  if sent == 1 then redis.call('EXPIRE', key, 3600) end
+  return sent <= m.ackmax
 end
 
 local function add_identity(contact, field, index, value)
@@ -37,16 +48,27 @@ local function find_contact()
   return id
 end
 
+local function known_contact()
+  if m.email == '' then return false end
+  return redis.call('HGET', K.email_index, m.email)
+end
+
 -- Decide: continue an open case, reopen a resolved one, or open a new one (maybe related).
 local function resolved_case(cid, resolved_at)
   if NOW - num(resolved_at) < m.reopen then return cid, 'reopen', nil end  -- "0s": never
   return nil, 'new', cid
 end
 
+-- The case's contact, or an address seen on To/Cc of its mails, may write to it.
+local function may_write(hint, owner, contact)
+  if owner == contact then return true end
+  return m.email ~= '' and redis.call('SISMEMBER', K.participants(hint), m.email) == 1
+end
+
 local function hinted_case(contact)
   local f = redis.call('HMGET', K.case(m.hint), 'ct', 'st', 'ra')
   if not f[1] then return nil, 'new', nil end
-  if f[1] ~= contact then return nil, 'foreign', m.hint end
+  if not may_write(m.hint, f[1], contact) then return nil, 'foreign', m.hint end
   if f[2] ~= 'resolved' then return m.hint, 'continue', nil end
   return resolved_case(m.hint, f[3])
 end
@@ -97,9 +119,8 @@ local function store_entry(cid)
     return
   end
   local entry = cjson.decode(A[3])
-  for i, a in ipairs(m.atts) do
+  for _, a in ipairs(m.atts) do
     a.id = redis.call('HINCRBY', K.case(cid), 'na', 1)
-    redis.call('SET', K.attachment(cid, a.id), A[3 + i])
   end
   entry[ENTRY.attachments] = m.atts
   store_entry_as_is(cid, entry)
@@ -113,14 +134,31 @@ local function reopen(cid)
   if f[1] and eligible(cid, f[1], f[2], f[3]) then assign(cid, f[1]) else route(cid) end
 end
 
+local function add_participants(cid)
+  if m.parts and #m.parts > 0 then redis.call('SADD', K.participants(cid), unpack(m.parts)) end
+end
+
+-- A machine's mail (auto-reply, bounce) only joins the case it names, changing nothing else:
+-- when its sender may write there, or it answers a Message-ID the gateway sent.
+local function store_auto(contact)
+  if m.thr ~= 'case' then return nil end
+  local owner = redis.call('HGET', K.case(m.hint), 'ct')
+  if not owner or not (m.ref or may_write(m.hint, owner, contact)) then return nil end
+  store_entry(m.hint)
+  return m.hint
+end
+
 local function store(contact)
+  if m.auto then return store_auto(contact) end
   local cid, mode, related = find_thread(contact)
   if mode == 'foreign' then
     cid = create_case(contact, related, 'foreign_case_reference')
   elseif mode == 'new' then
     cid = create_case(contact, related, nil)
   end
+  if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
+  add_participants(cid)
   if mode == 'reopen' then
     redis.call('HDEL', K.case(cid), 'sx', 'pt')  -- a reopened case's clocks start afresh
     start_clocks(cid, contact)
@@ -137,7 +175,7 @@ end
 
 -- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
 register('intake', function(args)
-  A, m = args, cjson.decode(args[2])
+  A, m, acked = args, cjson.decode(args[2]), false
   local dkey = false
   if m.did ~= '' then
     dkey = K.dedupe(m.scope, m.did)
@@ -147,8 +185,14 @@ register('intake', function(args)
       return answer(string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1))
     end
   end
-  local contact = find_contact()
+  -- a machine's mail creates no contact; dropped, it is not remembered (nothing was stored)
+  local contact
+  if m.auto then contact = known_contact() else contact = find_contact() end
   local cid = store(contact)
+  if not cid then
+    return cjson.encode({case_id = 0, contact_id = '', assignee = cjson.null, status = 'dropped'})
+  end
+  contact = contact or ''
   if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
   return answer(cid, contact)
 end)
