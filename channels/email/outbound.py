@@ -49,10 +49,10 @@ def build(reply: Reply) -> EmailMessage:
     mail["Date"] = formatdate(localtime=False, usegmt=True)
     mail["Message-ID"] = reply.message_id
     if reply.in_reply_to:
-        mail["In-Reply-To"] = reply.in_reply_to
+        mail["In-Reply-To"] = _bracketed(reply.in_reply_to)
     references = [*reply.references, reply.in_reply_to] if reply.in_reply_to else []
     if references:
-        mail["References"] = " ".join(dict.fromkeys(ref for ref in references if ref))
+        mail["References"] = " ".join(dict.fromkeys(_bracketed(ref) for ref in references if ref))
     if reply.auto:
         mail["Auto-Submitted"] = "auto-replied"
         mail["X-Auto-Response-Suppress"] = "All"
@@ -125,3 +125,9 @@ def _connect(relay: Relay) -> smtplib.SMTP:
         client.close()
         raise
     return client
+
+
+def _bracketed(message_id: str) -> str:
+    """`<id>`: stored ids are bare (the parser strips the brackets), headers need them."""
+    bare = message_id.strip().strip("<>")
+    return f"<{bare}>"
