@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from gateway.config import Config
-from tests.browser import DESKTOP, dialogs
+from tests.browser import DESKTOP, PHONE, dialogs
 from tests.conftest import GatewayFactory
 from tests.test_console_browser import ANNA, HOSTILE, go_available, item, sign_in
 
@@ -83,8 +83,11 @@ async def case_of(chat: Chat, visitor: Page) -> int:
 
 async def open_chat(chat: Chat, visitor: Page) -> None:
     await visitor.goto(chat.site)
-    await visitor.get_by_test_id("chat-open").click()
-    await expect(visitor.get_by_test_id("chat-input")).to_be_visible()
+    button = visitor.get_by_test_id("chat-open")
+    await expect(button).to_have_attribute("aria-expanded", "false")
+    await button.click()
+    await expect(visitor.get_by_test_id("chat-input")).to_be_focused()
+    await expect(button).to_have_text("Close chat")
 
 
 async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolves(
@@ -102,6 +105,7 @@ async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolve
     # The chat is offered (30 s in the sample): it appears live, with a countdown.
     offered = console.locator(item(console, case_id))
     await expect(offered.locator(".countdown")).to_contain_text("s left")
+    await expect(console.locator("#badge")).to_have_text("1")
     await offered.get_by_test_id("offer-accept").click()
     await expect(console.get_by_test_id("case-view")).to_be_visible()
     await expect(console.locator("#case-meta .status")).to_have_text("In progress")
@@ -115,6 +119,8 @@ async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolve
     await expect(theirs).to_have_text(["It left the warehouse today."])
     await visitor.screenshot(path=tmp_path / "visitor.png")
     await console.screenshot(path=tmp_path / "console-chat.png")
+    await visitor.set_viewport_size(PHONE)
+    await visitor.screenshot(path=tmp_path / "visitor-phone.png")
 
     # A reload: the same session, the whole conversation again, in order.
     await visitor.reload()
@@ -123,6 +129,7 @@ async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolve
         ["Hello, where is my order 4711?", "It left the warehouse today."]
     )
     await expect(messages.last).to_have_attribute("data-from", "operator")
+    await expect(visitor.get_by_test_id("chat-open")).to_have_text("Close chat")  # kept open
     assert await case_of(chat, visitor) == case_id
 
     await console.get_by_test_id("resolve").click()
