@@ -117,6 +117,8 @@ async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolve
     await expect(timeline).to_contain_text("It left the warehouse today.")
     theirs = visitor.locator("[data-testid=chat-message][data-from=operator]")
     await expect(theirs).to_have_text(["It left the warehouse today."])
+    await write(visitor, "Thanks!")
+    await expect(timeline.locator(".k-message").filter(has_text="Thanks!")).to_have_count(1)
     await visitor.screenshot(path=tmp_path / "visitor.png")
     await console.screenshot(path=tmp_path / "console-chat.png")
     await visitor.set_viewport_size(PHONE)
@@ -126,9 +128,9 @@ async def test_a_visitor_chats_with_the_operator_who_accepts_replies_and_resolve
     await visitor.reload()
     messages = visitor.get_by_test_id("chat-message")
     await expect(messages).to_have_text(
-        ["Hello, where is my order 4711?", "It left the warehouse today."]
+        ["Hello, where is my order 4711?", "It left the warehouse today.", "Thanks!"]
     )
-    await expect(messages.last).to_have_attribute("data-from", "operator")
+    await expect(messages.nth(1)).to_have_attribute("data-from", "operator")
     await expect(visitor.get_by_test_id("chat-open")).to_have_text("Close chat")  # kept open
     assert await case_of(chat, visitor) == case_id
 
