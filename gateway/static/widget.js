@@ -33,7 +33,7 @@
     style: "padding:10px 16px;border-radius:20px;border:0;background:#2b6cb0;color:#fff;cursor:pointer" }, "Chat with us");
   var panel = el("div", { role: "dialog", "aria-label": "Chat", hidden: "",
     style: "width:320px;max-width:calc(100vw - 32px);height:420px;max-height:70vh;display:flex;" +
-      "flex-direction:column;background:#fff;border:1px solid #ccd;border-radius:8px;box-shadow:0 4px 20px #0003" });
+      "flex-direction:column;margin-bottom:8px;background:#fff;border:1px solid #ccd;border-radius:8px;box-shadow:0 4px 20px #0003" });
   var head = el("div", { style: "padding:8px 12px;background:#2b6cb0;color:#fff;border-radius:8px 8px 0 0" }, "Chat");
   var status = el("div", { "aria-live": "polite", style: "padding:4px 12px;font-size:12px;color:#555" });
   var list = el("div", { "data-testid": "chat-messages", "aria-live": "polite",
@@ -58,6 +58,7 @@
     if (visible) panel.removeAttribute("hidden"); else panel.setAttribute("hidden", "");
     panel.style.display = visible ? "flex" : "none";
     open.setAttribute("aria-expanded", String(visible));
+    open.textContent = visible ? "Close chat" : "Chat with us";
     saved.open = visible;
     keep();
     if (visible) { connect(); input.focus(); }
