@@ -32,6 +32,7 @@ class MailThread:
     participants: tuple[str, ...] = ()
     auto: bool = False
     by_reference: bool = False
+    flags: tuple[str, ...] = ()  # case flags the mail brings: `unparsed` when kept only raw
     ack: bool = False
 
 

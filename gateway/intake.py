@@ -81,6 +81,7 @@ def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
         "parts": list(mail.participants),
         "auto": mail.auto,
         "ref": mail.by_reference,
+        "flags": list(mail.flags),
         "ack": mail.ack,
         "ackmax": ACKS_PER_SENDER_HOUR,
     }

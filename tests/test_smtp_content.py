@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.config import Config
 from routing.keys import Keys
-from tests.smtp_helpers import ADMIN, all_cases, mail, messages, send, smtp_app
+from tests.smtp_helpers import ADMIN, all_cases, mail, messages, send, smtp_app, wire
 
 RUSSIAN = "Здравствуйте, у меня не работает доставка"
 Gateway = tuple[TestClient, int]
@@ -119,3 +119,25 @@ async def test_attachment_bytes_stay_out_of_redis(gw: Gateway, redis_url: str, k
     finally:
         client.close()
     assert used < 20_000
+
+
+async def test_a_mail_too_nested_to_walk_is_kept_raw_on_a_case_flagged_unparsed(
+    gw: Gateway,
+) -> None:
+    client, port = gw
+    inner = mail("deep inside", subject="Nested")
+    for _ in range(40):  # past the parser's depth bound
+        outer = EmailMessage()
+        outer["From"], outer["To"] = inner["From"], inner["To"]
+        outer["Subject"] = "Nested"
+        outer.make_mixed()
+        outer.attach(inner)
+        inner = outer
+    raw = wire(inner)
+    await send(port, raw)
+    (case,) = await all_cases(client)
+    assert "unparsed" in case["flags"]
+    (entry,) = messages(case)
+    (kept,) = [a for a in entry["attachments"] if a["name"].endswith(".eml")]
+    download = await client.get(kept["url"], headers=ADMIN)
+    assert download.status == 200 and await download.read() == raw

@@ -54,6 +54,8 @@ def to_message(
             participants=_participants(mail, context.own_domains),
             auto=mail.kind != "human",
             by_reference=by_headers is not None,
+            # past the parser's bounds the whole mail is kept raw too: the same for the operator
+            flags=("unparsed",) if {"unparsed", "truncated"} & set(mail.flags) else (),
         ),
     )
 

@@ -159,6 +159,7 @@ local function store(contact)
   if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
   add_participants(cid)
+  for _, flag in ipairs(m.flags or {}) do add_flag(cid, flag) end  -- e.g. a mail kept raw
   if mode == 'reopen' then
     redis.call('HDEL', K.case(cid), 'sx', 'pt')  -- a reopened case's clocks start afresh
     start_clocks(cid, contact)

@@ -15,6 +15,12 @@ local INTAKE = {}
 local function fail(code) return cjson.encode({error = code}) end
 local function num(v) return tonumber(v) or 0 end
 
+local function add_flag(cid, flag)
+  local fl = redis.call('HGET', K.case(cid), 'fl') or ''
+  if string.find(',' .. fl .. ',', ',' .. flag .. ',', 1, true) then return end
+  redis.call('HSET', K.case(cid), 'fl', fl == '' and flag or fl .. ',' .. flag)
+end
+
 local function set_status(cid, new)
   local old = redis.call('HGET', K.case(cid), 'st')
   if old then redis.call('ZREM', K.status(old), cid) end

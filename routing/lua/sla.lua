@@ -27,12 +27,6 @@ local function tell(cid, kind, which, due, escalate)
   for _, op in ipairs(escalate) do one(op) end
 end
 
-local function add_flag(cid, flag)
-  local fl = redis.call('HGET', K.case(cid), 'fl') or ''
-  if string.find(',' .. fl .. ',', ',' .. flag .. ',', 1, true) then return end
-  redis.call('HSET', K.case(cid), 'fl', fl == '' and flag or fl .. ',' .. flag)
-end
-
 local function raise_priority(cid)
   local f = redis.call('HMGET', K.case(cid), 'pr', 'st', 'sv', 'ch', 'ca')
   local pr = num(f[1])
