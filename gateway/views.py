@@ -25,10 +25,13 @@ def decoded(fields: Any) -> dict[str, str]:
 def rfc3339(ms: Any) -> str | None:
     """Milliseconds as RFC 3339; a value no time can be read from is shown as unknown (null)."""
     try:
-        moment = datetime.fromtimestamp(int(float(ms)) / 1000, tz=UTC)
+        # whole seconds and milliseconds apart: ms / 1000 as a float turned ...999 into .998
+        seconds, millis = divmod(int(float(ms)), 1000)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):  # None, "", "nan", 1e300, year 0
         return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return f"{day}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{millis:03d}Z"
 
 
 def _strings(raw: str | None) -> list[str]:

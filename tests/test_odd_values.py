@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
+from gateway.views import rfc3339
 from tests.conftest import ADMIN, signed_sms
 
 ODD_TEXT = "\u202eRTL\u202c e\u0301 \u200b\ufeff😀\U0010fffd \u2028 Ω≈ç √ 日本語 " + "x" * 2000
@@ -113,3 +114,11 @@ async def test_odd_manual_case_and_actions_read_back(gateway: TestClient) -> Non
     case = await read_back(gateway, case_id)
     assert case["contact"]["name"] is None
     assert case["timeline"][-1]["text"] == ODD_TEXT
+
+
+def test_times_are_shown_to_the_exact_millisecond() -> None:
+    # 1764799999999 / 1000 as a float is 1764799999.9989998...: it used to show as .998
+    assert rfc3339(1764799999999) == "2025-12-03T22:13:19.999Z"
+    assert rfc3339("946684800000") == "2000-01-01T00:00:00.000Z"
+    assert rfc3339(-62135596800000) == "0001-01-01T00:00:00.000Z"
+    assert rfc3339("") is None and rfc3339("nan") is None and rfc3339(1e300) is None
