@@ -19,6 +19,7 @@ class Delivery:
     subject: str = ""  # the case's subject (mail)
     in_reply_to: str = ""  # Message-ID of the last customer mail on the case (mail)
     references: tuple[str, ...] = ()
+    auto: bool = False  # the gateway's own automatic message (an acknowledgement), no person's
 
 
 class Deferred(Exception):

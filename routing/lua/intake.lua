@@ -19,6 +19,13 @@ local function may_ack()
   return sent <= m.ackmax
 end
 
+-- The acknowledgement of a new case: an automatic `out` mail to the sender, sent by the outbox.
+local function acknowledge(cid)
+  send_out(cid, {kind = 'message', direction = 'out', channel = 'email', to = m.email,
+    text = 'We have received your message. Your case number is ' .. cid
+      .. '; reply to this mail to add to it.', by = 'system', auto = true})
+end
+
 local function add_identity(contact, field, index, value)
   if value == '' then return end
   if redis.call('HSETNX', index, value, contact) == 0 then return end
@@ -158,6 +165,7 @@ local function store(contact)
   end
   if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
+  if acked then acknowledge(cid) end
   add_participants(cid)
   if mode == 'reopen' then
     redis.call('HDEL', K.case(cid), 'sx', 'pt')  -- a reopened case's clocks start afresh

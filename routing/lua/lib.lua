@@ -41,6 +41,20 @@ local function timeline(cid, entry)
   return store_entry_as_is(cid, out)
 end
 
+-- An `out` message (API names), its delivery `queued` in `{p}dlv:<case>` and its outbox stream
+-- entry, in the caller's step: nothing is recorded without being sent later, and nothing is sent
+-- without being recorded (operators' replies, acknowledgements). Returns the entry id.
+local function send_out(cid, entry)
+  local id = timeline(cid, entry)
+  redis.call('HSET', K.deliveries(cid), id,
+    cjson.encode({[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0}))
+  if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
+    redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
+  end
+  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id)
+  return id
+end
+
 local function event(op, kind, cid, extra)
   local fields = {'MAXLEN', '~', EVENTS_MAXLEN, '*', 'type', kind, 'case', cid}
   if extra then for _, v in ipairs(extra) do table.insert(fields, v) end end

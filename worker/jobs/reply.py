@@ -44,5 +44,6 @@ def delivery_of(connection: Redis, keys: Keys, case_id: int, entry_id: str) -> t
         subject=text(fields[1] or b""),
         in_reply_to=mail_ids[-1] if mail_ids else "",
         references=tuple(mail_ids[:-1]),
+        auto=entry.get("auto") is True,
     )
     return channel, delivery
