@@ -108,6 +108,8 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
+  -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
+  if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end

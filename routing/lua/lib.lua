@@ -3,8 +3,9 @@
 -- when given), ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved
 -- ms, rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause
 -- reason, rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms, na
--- attachments stored, ne timeline entries numbered (the last entry id). Operator hash fields: see routing/keys.py. Config hash fields:
--- `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
+-- attachments stored, ne timeline entries numbered (the last entry id), pv the dedupe scope of
+-- an SMS case's first message (its provider: who sends the replies). Operator hash fields: see
+-- routing/keys.py. Config hash fields: `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
 -- refusal is `{"error": "<code>"}`.
 -- P (the key prefix), NOW (ms), K (key builders) and the constants come from the generated
 -- prelude (routing/library.py).
