@@ -142,3 +142,36 @@ def _serving(app: web.Application, port: int) -> Iterator[None]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+@dataclass
+class TwilioMedia:
+    """GET `/2010-04-01/Accounts/<sid>/Messages/<MM>/Media/<ME>` behind Twilio's basic auth:
+    `files` maps a media SID to (bytes, content type); `asked` counts the authorized GETs."""
+
+    account_sid: str
+    token: str
+    port: int = 0
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def media(self, request: web.Request) -> web.Response:
+        pair = base64.b64encode(f"{self.account_sid}:{self.token}".encode()).decode()
+        if request.headers.get("Authorization") != "Basic " + pair:
+            return web.json_response({"code": 20003, "message": "Authenticate"}, status=401)
+        self.asked.append(request.match_info["media"])
+        data, kind = self.files[request.match_info["media"]]
+        return web.Response(body=data, content_type=kind)
+
+
+def start_twilio_media(account_sid: str, token: str) -> Iterator[TwilioMedia]:
+    api = TwilioMedia(account_sid, token, port=free_port())
+    app = web.Application()
+    path = "/2010-04-01/Accounts/{account}/Messages/{message}/Media/{media}"
+    app.router.add_get(path, api.media)
+    with _serving(app, api.port):
+        yield api

@@ -121,7 +121,8 @@ end
 -- id and "at" spliced in: no decode/encode here.
 local function store_entry(cid)
   if A[3] == '' then return end  -- a call: its entry is written when the call ends (calls.lua)
-  if #m.atts == 0 then
+  local media = m.media or {}  -- only intake's own payload has media
+  if #m.atts == 0 and #media == 0 then
     local id = redis.call('HINCRBY', K.case(cid), 'ne', 1)
     redis.call('RPUSH', K.timeline(cid), '{"' .. ENTRY.at .. '":' .. A[1] .. ',"' .. ENTRY.id
       .. '":"' .. id .. '",' .. string.sub(A[3], 2))
@@ -131,8 +132,10 @@ local function store_entry(cid)
   for _, a in ipairs(m.atts) do
     a.id = redis.call('HINCRBY', K.case(cid), 'na', 1)
   end
-  entry[ENTRY.attachments] = m.atts
-  store_entry_as_is(cid, entry)
+  if #m.atts > 0 then entry[ENTRY.attachments] = m.atts end
+  if #media == 0 then store_entry_as_is(cid, entry) return end
+  entry.media = media  -- fetched by a worker job, then attachments (media.lua)
+  to_outbox(cid, store_entry_as_is(cid, entry), 'media')
 end
 
 local function reopen(cid)
