@@ -64,6 +64,7 @@ class InboundMessage:
     case_hint: int | None = None
     service_hint: str = ""
     mail: MailThread | None = None
+    media: tuple[tuple[str, str], ...] = ()  # (URL, type) a worker job fetches (Twilio MMS)
 
     @property
     def sender(self) -> str:

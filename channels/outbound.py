@@ -19,6 +19,9 @@ class Delivery:
     subject: str = ""  # the case's subject (mail)
     in_reply_to: str = ""  # Message-ID of the last customer mail on the case (mail)
     references: tuple[str, ...] = ()
+    auto: bool = False  # the gateway's own automatic message (an acknowledgement), no person's
+    provider: str = ""  # SMS: the dedupe scope the case came in by ("twilio-sms", "sms")
+    sender: str = ""  # SMS: the gateway's number the customer last wrote to (the reply's From)
 
 
 class Deferred(Exception):

@@ -149,6 +149,7 @@ class Intake:
                 "due": dues,
                 "reopen": int(config.reopen_within * 1000),
                 **_mail_payload(msg.mail),
+                "media": [list(ref) for ref in msg.media],
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)

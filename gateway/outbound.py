@@ -1,8 +1,10 @@
 """The outbound senders by channel (which channels can deliver a reply, and how) and the job.
 
 Each sender is blocking (smtplib, urllib) and runs in a worker job (worker/jobs/outbound.py);
-the reply endpoint only asks which channels have one. Phone and web-form cases have none: a
-reply to them is refused with 409 `no_outbound_channel`.
+the reply endpoint only asks which channels have one. An SMS case is answered by the provider
+it came in by: Twilio's REST API for a Twilio case, `[channels.sms].outbound_url` for the
+others. Phone and web-form cases have none: a reply to them is refused with 409
+`no_outbound_channel`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from channels.email import outbound as email_outbound
 from channels.email.threading import SubjectTag
 from channels.outbound import Delivery, Failed
 from channels.sms import outbound as sms_outbound
+from channels.twilio import outbound as twilio_outbound
+from channels.twilio import sms as twilio_sms
 from gateway.config import Config
 
 Sender = Callable[[Config, Delivery], str]
@@ -36,10 +40,21 @@ def _email(config: Config, delivery: Delivery) -> str:
 
 
 def _sms(config: Config, delivery: Delivery) -> str:
+    if delivery.provider == twilio_sms.SCOPE:
+        return _twilio(config, delivery)
     sms = config.channels.sms
     if sms is None or not sms.outbound_url:
         raise Failed("[channels.sms].outbound_url is not configured")
     return sms_outbound.send(sms, delivery)
+
+
+def _twilio(config: Config, delivery: Delivery) -> str:
+    twilio = config.channels.twilio
+    if twilio is None:
+        raise Failed("[channels.twilio] is not configured")
+    if not delivery.sender:
+        raise Failed("the case has no Twilio number the customer wrote to")
+    return twilio_outbound.send_sms(twilio, delivery.to, delivery.sender, delivery.text)
 
 
 SENDERS: dict[str, Sender] = {"email": _email, "sms": _sms}
@@ -47,6 +62,9 @@ SENDERS: dict[str, Sender] = {"email": _email, "sms": _sms}
 
 def enabled(config: Config) -> tuple[str, ...]:
     """The channels whose replies this config can send."""
-    email, sms = config.channels.email, config.channels.sms
-    on = {"email": bool(email and email.smtp_out), "sms": bool(sms and sms.outbound_url)}
+    email, sms, twilio = config.channels.email, config.channels.sms, config.channels.twilio
+    on = {
+        "email": bool(email and email.smtp_out),
+        "sms": bool((sms and sms.outbound_url) or twilio),
+    }
     return tuple(channel for channel in SENDERS if on[channel])

@@ -32,6 +32,7 @@ FILES = (
     "sla.lua",
     "callbacks.lua",
     "outbox.lua",
+    "media.lua",
 )
 SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
 # wrapped in do/end

@@ -76,4 +76,6 @@ async def all_cases(client: TestClient) -> list[dict[str, Any]]:
 
 
 def messages(case: dict[str, Any]) -> list[dict[str, Any]]:
-    return [entry for entry in case["timeline"] if entry["kind"] == "message"]
+    """The mails received on the case (an acknowledgement is an `out` message besides them)."""
+    timeline = case["timeline"]
+    return [e for e in timeline if e["kind"] == "message" and e["direction"] == "in"]

@@ -61,7 +61,8 @@ def build(reply: Reply) -> EmailMessage:
 
 
 def deliver(out: SmtpOut, tag: SubjectTag, delivery: Delivery) -> str:
-    """An operator's reply on a case, as a threaded mail through `out`; returns its Message-ID.
+    """A reply on a case (an operator's, or an acknowledgement: `auto`), as a threaded mail
+    through `out`; returns its Message-ID.
 
     The Message-ID names the case and entry (`parse_message_id` knows it on the answer).
     """
@@ -76,6 +77,7 @@ def deliver(out: SmtpOut, tag: SubjectTag, delivery: Delivery) -> str:
         message_id=make_message_id(delivery.case_id, delivery.entry_id, domain),
         in_reply_to=delivery.in_reply_to,
         references=delivery.references,
+        auto=delivery.auto,
     )
     password = out.password.reveal() if out.password else ""
     relay = Relay(out.host, out.port, out.security, out.user, password)

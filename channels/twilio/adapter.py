@@ -1,7 +1,8 @@
 """`POST /hooks/twilio/sms`: verified as Twilio signs it, parsed, answered with empty TwiML.
 
 The signature covers `[gateway].public_url` + path + query (`Delivery.url`). A repeated
-MessageSid is the same delivery: the intake stores it once. Media are not fetched yet.
+MessageSid is the same delivery: the intake stores it once. Media are fetched later by a worker
+job (worker/jobs/media.py).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ class TwilioSms:
 
 def parse(form: Form, region: str) -> TwilioSms:
     """The verified form of `POST /hooks/twilio/sms`; a wrong field raises `Rejected`."""
+    media = _media(form)
     message = InboundMessage(
         channel="sms",
         dedupe_scope=SCOPE,
@@ -47,8 +48,9 @@ def parse(form: Form, region: str) -> TwilioSms:
         to=normalize(form.text("To", max_len=64), region),
         text=form.text("Body", required=False, max_len=MAX_TEXT),
         threading="sms",
+        media=tuple((m.url, m.content_type) for m in media),
     )
-    return TwilioSms(message, sid(form, "AccountSid", required=False), _media(form))
+    return TwilioSms(message, sid(form, "AccountSid", required=False), media)
 
 
 def _media(form: Form) -> tuple[Media, ...]:

@@ -7,7 +7,8 @@ its consumer group, so a deployment without replies has neither. One feeder per 
 deleted) only after its job is enqueued, and entries a dead feeder read but never acknowledged
 are taken over with XAUTOCLAIM. The job id is derived from the entry, and a job whose id
 exists is not enqueued again; a job that runs twice anyway claims its delivery in Lua first
-and does nothing the second time (worker/jobs/outbound.py).
+and does nothing the second time (worker/jobs/outbound.py). An entry with `job` = `media`
+(an inbound message's linked media, routing/lua/intake.lua) becomes a fetch job instead.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from aiohttp import web
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 
 from gateway.http.app_keys import RUNTIME
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 STUCK_MS = 60_000  # read by a feeder that died before acknowledging: taken over after this
 BATCH = 100
 BLOCK_MS = 1000
+MEDIA_JOB = "worker.jobs.media.fetch"  # by dotted path, like the delivery job
+MEDIA_RETRIES = (30, 120, 600)  # seconds: the job itself retries nothing
 
 
 class Feeder:
@@ -78,7 +81,7 @@ class Feeder:
     async def _handle(self, stream_id: str, fields: dict[str, str]) -> None:
         case_id, entry = fields.get("case", ""), fields.get("entry", "")
         if case_id and entry:
-            await asyncio.to_thread(self._enqueue, case_id, entry)
+            await asyncio.to_thread(self._enqueue, case_id, entry, fields.get("job", "deliver"))
         else:
             log.error("outbox entry %s names no case or entry: %s; dropped", stream_id, fields)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -86,12 +89,15 @@ class Feeder:
             pipe.xdel(self.keys.outbox, stream_id)
             await pipe.execute()
 
-    def _enqueue(self, case_id: str, entry: str) -> None:
-        found = job_id(self.keys.prefix, case_id, entry)
+    def _enqueue(self, case_id: str, entry: str, kind: str = "deliver") -> None:
+        path, found = JOB, job_id(self.keys.prefix, case_id, entry)
+        if kind == "media":  # the media of an inbound message, fetched once (worker/jobs/media.py)
+            path, found = MEDIA_JOB, found.replace("deliver-", "media-", 1)
         if Job.exists(found, connection=self.queue.connection):
             return  # fed before (a feeder died before its XACK): that job does the work
-        self.queue.enqueue(JOB, self.keys.prefix, int(case_id), entry, job_id=found)
-        log.info("enqueued delivery of case %s entry %s", case_id, entry)
+        retry = Retry(max=len(MEDIA_RETRIES), interval=list(MEDIA_RETRIES)) if path != JOB else None
+        self.queue.enqueue(path, self.keys.prefix, int(case_id), entry, job_id=found, retry=retry)
+        log.info("enqueued %s of case %s entry %s", kind, case_id, entry)
 
 
 def add_feeder(app: web.Application, redis_url: str, queue: str = QUEUE) -> None:

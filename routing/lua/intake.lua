@@ -19,6 +19,13 @@ local function may_ack()
   return sent <= m.ackmax
 end
 
+-- The acknowledgement of a new case: an automatic `out` mail to the sender, sent by the outbox.
+local function acknowledge(cid)
+  send_out(cid, {kind = 'message', direction = 'out', channel = 'email', to = m.email,
+    text = 'We have received your message. Your case number is ' .. cid
+      .. '; reply to this mail to add to it.', by = 'system', auto = true})
+end
+
 local function add_identity(contact, field, index, value)
   if value == '' then return end
   if redis.call('HSETNX', index, value, contact) == 0 then return end
@@ -101,6 +108,8 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
+  -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
+  if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
@@ -112,7 +121,8 @@ end
 -- id and "at" spliced in: no decode/encode here.
 local function store_entry(cid)
   if A[3] == '' then return end  -- a call: its entry is written when the call ends (calls.lua)
-  if #m.atts == 0 then
+  local media = m.media or {}  -- only intake's own payload has media
+  if #m.atts == 0 and #media == 0 then
     local id = redis.call('HINCRBY', K.case(cid), 'ne', 1)
     redis.call('RPUSH', K.timeline(cid), '{"' .. ENTRY.at .. '":' .. A[1] .. ',"' .. ENTRY.id
       .. '":"' .. id .. '",' .. string.sub(A[3], 2))
@@ -122,8 +132,10 @@ local function store_entry(cid)
   for _, a in ipairs(m.atts) do
     a.id = redis.call('HINCRBY', K.case(cid), 'na', 1)
   end
-  entry[ENTRY.attachments] = m.atts
-  store_entry_as_is(cid, entry)
+  if #m.atts > 0 then entry[ENTRY.attachments] = m.atts end
+  if #media == 0 then store_entry_as_is(cid, entry) return end
+  entry.media = media  -- fetched by a worker job, then attachments (media.lua)
+  to_outbox(cid, store_entry_as_is(cid, entry), 'media')
 end
 
 local function reopen(cid)
@@ -158,6 +170,7 @@ local function store(contact)
   end
   if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
+  if acked then acknowledge(cid) end
   add_participants(cid)
   for _, flag in ipairs(m.flags or {}) do add_flag(cid, flag) end  -- e.g. a mail kept raw
   if mode == 'reopen' then

@@ -3,8 +3,9 @@
 -- when given), ct contact, as assignee, la last assignee, ca/aa/ra created/accepted/resolved
 -- ms, rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause
 -- reason, rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms, na
--- attachments stored, ne timeline entries numbered (the last entry id). Operator hash fields: see routing/keys.py. Config hash fields:
--- `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
+-- attachments stored, ne timeline entries numbered (the last entry id), pv the dedupe scope of
+-- an SMS case's first message (its provider: who sends the replies). Operator hash fields: see
+-- routing/keys.py. Config hash fields: `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
 -- refusal is `{"error": "<code>"}`.
 -- P (the key prefix), NOW (ms), K (key builders) and the constants come from the generated
 -- prelude (routing/library.py).
@@ -45,6 +46,25 @@ local function timeline(cid, entry)
     out[ENTRY[name] or name] = value
   end
   return store_entry_as_is(cid, out)
+end
+
+-- An `out` message (API names), its delivery `queued` in `{p}dlv:<case>` and its outbox stream
+-- entry, in the caller's step: nothing is recorded without being sent later, and nothing is sent
+-- without being recorded (operators' replies, acknowledgements). Returns the entry id.
+-- The outbox stream entry of a job on entry `id` (`job`: 'deliver', or 'media' to fetch).
+local function to_outbox(cid, id, job)
+  if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
+    redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
+  end
+  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id, 'job', job)
+end
+
+local function send_out(cid, entry)
+  local id = timeline(cid, entry)
+  redis.call('HSET', K.deliveries(cid), id,
+    cjson.encode({[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0}))
+  to_outbox(cid, id, 'deliver')
+  return id
 end
 
 local function event(op, kind, cid, extra)

@@ -1,7 +1,6 @@
 -- What operators write on a case (notes, replies) and the state of replies leaving the gateway.
--- A reply is one step: its `out` message entry, its delivery state (`{p}dlv:<case>`, see
--- routing/keys.py) and its outbox stream entry, so no reply is recorded without being sent
--- later, and none is sent without being recorded.
+-- A reply is one step: its `out` message entry, its delivery state and its outbox stream entry
+-- (`send_out` in lib.lua).
 
 local function delivery(cid, eid)
   local raw = redis.call('HGET', K.deliveries(cid), eid)
@@ -44,13 +43,8 @@ register('reply', function(args)
   end
   local to = recipient(c[4], c[3])
   if not to then return fail('no_recipient') end
-  local id = timeline(cid, {kind = 'message', direction = 'out', channel = c[3], to = to,
+  local id = send_out(cid, {kind = 'message', direction = 'out', channel = c[3], to = to,
     text = args[4], by = actor ~= '' and actor or 'admin'})
-  set_delivery(cid, id, {[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0})
-  if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
-    redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
-  end
-  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id)
   return cjson.encode({id = id})
 end)
 

@@ -26,16 +26,15 @@ def _entries(connection: Redis, keys: Keys, case_id: int) -> list[dict[str, Any]
 
 
 def delivery_of(connection: Redis, keys: Keys, case_id: int, entry_id: str) -> tuple[str, Delivery]:
-    """(channel, delivery) of the `out` entry `entry_id`; mail answers the last customer mail."""
+    """(channel, delivery) of the `out` entry `entry_id`; mail answers the last customer mail,
+    SMS comes from the number the customer last wrote to."""
     entries = _entries(connection, keys, case_id)
     entry = next((e for e in entries if e.get("id") == entry_id), {})
-    fields = connection.hmget(keys.case(case_id), "ch", "sj")
+    fields = connection.hmget(keys.case(case_id), "ch", "sj", "pv")
     channel = str(entry.get("channel") or text(fields[0] or b""))
-    mail_ids = [
-        str(e["message_id"])
-        for e in entries
-        if e.get("kind") == "message" and e.get("direction") == "in" and e.get("message_id")
-    ]
+    received = [e for e in entries if e.get("kind") == "message" and e.get("direction") == "in"]
+    mail_ids = [str(e["message_id"]) for e in received if e.get("message_id")]
+    written_to = [str(e["to"]) for e in received if e.get("to")]
     delivery = Delivery(
         case_id=case_id,
         entry_id=entry_id,
@@ -44,5 +43,8 @@ def delivery_of(connection: Redis, keys: Keys, case_id: int, entry_id: str) -> t
         subject=text(fields[1] or b""),
         in_reply_to=mail_ids[-1] if mail_ids else "",
         references=tuple(mail_ids[:-1]),
+        auto=entry.get("auto") is True,
+        provider=text(fields[2] or b""),
+        sender=written_to[-1] if written_to else "",
     )
     return channel, delivery
