@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels.errors import StorageUnavailable
@@ -30,6 +34,9 @@ from gateway.runtime.timers import follow_reloads, sweep_timers
 from routing import sync
 from routing.keys import Keys
 
+log = logging.getLogger(__name__)
+
+STARTUP_RETRY, MAX_STARTUP_RETRY = 0.25, 2.0  # seconds between tries to reach Redis at start
 MAX_BODY = 25 * 1024 * 1024  # web forms with attachments; hooks check their own smaller limits
 
 
@@ -43,6 +50,22 @@ async def readyz(request: web.Request) -> web.Response:
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         raise StorageUnavailable("Redis is not reachable.") from error
     return web.json_response({"status": "ready", "pid": os.getpid()})
+
+
+async def prepare(runtime: Runtime, config: Config) -> None:
+    """The Lua library loaded and the config applied, retried while Redis is away (restarting,
+    failing over): an acceptor starting just then waits for it instead of exiting. Redis < 7
+    raises FunctionsUnsupported, which the acceptor reports."""
+    delay = STARTUP_RETRY
+    while True:
+        try:
+            await runtime.scripts.load()
+            await sync.apply(runtime.scripts, config.routing, config.version)
+            return
+        except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+            log.warning("Redis is not ready at start (%s); trying again in %.2fs", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_STARTUP_RETRY)
 
 
 def build_app(
@@ -59,10 +82,17 @@ def build_app(
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        client = aioredis.Redis.from_url(
+            redis_url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            # A pooled connection that a restarted server closed fails once: its command never
+            # ran there, so one more try on a fresh connection answers instead of a 503.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
         runtime = Runtime.create(config, client, keys or Keys(), clock)
-        await runtime.scripts.load()  # FunctionsUnsupported on Redis < 7, reported by the acceptor
-        await sync.apply(runtime.scripts, config.routing, config.version)
+        await prepare(runtime, config)
         app[RUNTIME] = runtime
         follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield
