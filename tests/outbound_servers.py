@@ -19,6 +19,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
@@ -175,3 +176,13 @@ def start_twilio_media(account_sid: str, token: str) -> Iterator[TwilioMedia]:
     app.router.add_get(path, api.media)
     with _serving(app, api.port):
         yield api
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    yield from start_relay()
+
+
+@pytest.fixture
+def sms_provider() -> Iterator[SmsProvider]:
+    yield from start_sms_provider()

@@ -5,8 +5,6 @@ relay that receives it (`Auto-Submitted: auto-replied`, the case tag in the subj
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -22,27 +20,12 @@ from gateway.smtp.lifecycle import smtp_ctx
 from routing.keys import Keys
 from tests.conftest import SAMPLE
 from tests.helpers import free_port
-from tests.outbound_servers import Relay, start_relay
+from tests.outbound_servers import Relay
+from tests.rq_jobs import queued, run_jobs
 from tests.smtp_helpers import all_cases, mail, send
-from tests.test_outbox import queued, run_jobs
 from worker.jobs import context
 
 BILLING = ("billing@example.com",)  # the sample's billing service acknowledges
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    yield from start_relay()
-
-
-@pytest.fixture
-def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
-    name = f"ack-{uuid.uuid4().hex[:10]}"
-    yield name
-    for key in sync_redis.scan_iter(match="rq:*", count=1000):
-        job = sync_redis.type(key) == b"hash" and sync_redis.hget(key, "origin") == name.encode()
-        if job or name in key.decode():
-            sync_redis.delete(key)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the same case."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,21 +17,12 @@ from gateway.http.app import build_app
 from gateway.smtp.lifecycle import smtp_ctx
 from routing.keys import Keys
 from tests.helpers import free_port
-from tests.outbound_servers import Relay, SmsProvider, start_relay, start_sms_provider
+from tests.outbound_servers import Relay
+from tests.rq_jobs import queued, run_jobs
 from tests.smtp_helpers import all_cases, mail, messages, send
-from tests.test_outbox import outbox_config, queue_name, queued, reply, run_jobs
+from tests.test_outbox import outbox_config, reply
 
-__all__ = ["outbox_config", "queue_name"]  # fixtures used from test_outbox
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    yield from start_relay()
-
-
-@pytest.fixture
-def sms_provider() -> Iterator[SmsProvider]:
-    yield from start_sms_provider()
+__all__ = ["outbox_config"]  # a fixture of test_outbox
 
 
 @pytest.fixture

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient
-from rq import Queue, SimpleWorker
+from rq import Queue
 
 from channels.email.threading import SubjectTag, message_ids, parse_message_id
 from channels.message import InboundMessage
@@ -34,21 +32,12 @@ from gateway.runtime.state import Runtime
 from routing import timeline
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE, signed_sms
-from tests.outbound_servers import Relay, SmsProvider, start_relay, start_sms_provider
+from tests.outbound_servers import Relay, SmsProvider
+from tests.rq_jobs import due_retries, queued, run_jobs
 from worker.jobs import context
 
 CUSTOMER = "olga@example.org"
 ANSWERED = "<first-mail-1@mail.example.org>"
-
-
-@pytest.fixture
-def relay() -> Iterator[Relay]:
-    yield from start_relay()
-
-
-@pytest.fixture
-def sms_provider() -> Iterator[SmsProvider]:
-    yield from start_sms_provider()
 
 
 @pytest.fixture
@@ -62,17 +51,6 @@ def outbox_config(write_config: Any, relay: Relay, sms_provider: SmsProvider) ->
 
 
 @pytest.fixture
-def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
-    """An RQ queue of this test's own; its RQ keys (queue, registries, jobs) go afterwards."""
-    name = f"outbox-{uuid.uuid4().hex[:10]}"
-    yield name
-    for key in sync_redis.scan_iter(match="rq:*", count=1000):
-        job = sync_redis.type(key) == b"hash" and sync_redis.hget(key, "origin") == name.encode()
-        if job or name in key.decode():
-            sync_redis.delete(key)
-
-
-@pytest.fixture
 async def app_client(
     aiohttp_client: Any, redis_url: str, keys: Keys, outbox_config: Config, queue_name: str
 ) -> TestClient:
@@ -81,35 +59,6 @@ async def app_client(
         build_app(outbox_config, redis_url, keys, queue=queue_name)
     )
     return client
-
-
-def run_jobs(connection: redis.Redis, queue_name: str) -> None:
-    """A real RQ worker in burst mode: runs every job queued now, then returns.
-
-    The worker installs its own SIGINT/SIGTERM handlers; pytest's come back afterwards (and
-    the worker, which those handlers kept alive, is freed within this test)."""
-    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
-    try:
-        worker.work(burst=True)
-    finally:
-        signal.signal(signal.SIGINT, before[0])
-        signal.signal(signal.SIGTERM, before[1])
-
-
-def due_retries(connection: redis.Redis, queue_name: str) -> list[str]:
-    """The scheduler's move of scheduled retries onto the queue, as if their backoff passed."""
-    registry = Queue(queue_name, connection=connection).scheduled_job_registry
-    found = registry.get_job_ids()
-    for job_id in found:
-        registry.requeue(job_id)
-    return found
-
-
-async def queued(connection: redis.Redis, queue_name: str, count: int = 1) -> None:
-    """Until the feeder (a singleton task of the app) has enqueued `count` jobs."""
-    while Queue(queue_name, connection=connection).count < count:
-        await asyncio.sleep(0.02)
 
 
 async def email_case(client: TestClient, subject: str = "Re: [Case #77] Broken router") -> int:

@@ -19,8 +19,9 @@ from gateway.runtime.outbox import MEDIA_JOB
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE
 from tests.outbound_servers import TwilioMedia, start_twilio_media
+from tests.rq_jobs import queued, run_jobs
 from tests.test_channel_registry import PARAMS, TARGET, twilio_post
-from tests.test_outbox import case_of, queued, run_jobs
+from tests.test_outbox import case_of
 from worker.jobs import context
 
 ACCOUNT, TOKEN = "ACsample", "sample-twilio-token"  # the sample config's [channels.twilio]
@@ -30,16 +31,6 @@ PHOTO, NOTE = (b"\xff\xd8\xff\xe0 a photo", "image/jpeg"), (b"see the photo", "t
 @pytest.fixture
 def twilio_media() -> Iterator[TwilioMedia]:
     yield from start_twilio_media(ACCOUNT, TOKEN)
-
-
-@pytest.fixture
-def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
-    name = f"media-{uuid.uuid4().hex[:10]}"
-    yield name
-    for key in sync_redis.scan_iter(match="rq:*", count=1000):
-        job = sync_redis.type(key) == b"hash" and sync_redis.hget(key, "origin") == name.encode()
-        if job or name in key.decode():
-            sync_redis.delete(key)
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from gateway.config import Config
 from gateway.http.app import build_app
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE
-from tests.outbound_servers import SmsProvider, TwilioApi, start_sms_provider, start_twilio_api
+from tests.outbound_servers import SmsProvider, TwilioApi, start_twilio_api
+from tests.rq_jobs import due_retries, queued, run_jobs
 from tests.test_channel_registry import PARAMS, TARGET, twilio_post
-from tests.test_outbox import due_retries, entry_of, queued, reply, run_jobs, sms_case
+from tests.test_outbox import entry_of, reply, sms_case
 from worker.jobs import context
 
 ACCOUNT, TOKEN = "ACsample", "sample-twilio-token"  # the sample config's [channels.twilio]
@@ -27,21 +28,6 @@ ACCOUNT, TOKEN = "ACsample", "sample-twilio-token"  # the sample config's [chann
 @pytest.fixture
 def twilio_api() -> Iterator[TwilioApi]:
     yield from start_twilio_api(ACCOUNT, TOKEN)
-
-
-@pytest.fixture
-def sms_provider() -> Iterator[SmsProvider]:
-    yield from start_sms_provider()
-
-
-@pytest.fixture
-def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
-    name = f"twilio-{uuid.uuid4().hex[:10]}"
-    yield name
-    for key in sync_redis.scan_iter(match="rq:*", count=1000):
-        job = sync_redis.type(key) == b"hash" and sync_redis.hget(key, "origin") == name.encode()
-        if job or name in key.decode():
-            sync_redis.delete(key)
 
 
 @pytest.fixture
