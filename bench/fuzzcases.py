@@ -327,6 +327,7 @@ ACTIONS: dict[bytes, dict[str, Any]] = {
     b"note": {"text": "n"},
     b"callback": {"kind": "public", "in": "30m", "at": "2030-01-01T00:00:00Z", "note": "n"},
     b"callback/attempt": {"reached": False, "note": "n"},
+    b"reply": {"text": "r"},
 }
 EXPLAIN_SHAPE = {
     "channel": "sms",
@@ -386,6 +387,29 @@ def api_requests(draw: Any) -> Request:
         (b"Content-Type", draw(CONTENT_TYPES | st.just(b"application/json"))),
     ]
     return Request(method, target, tuple(headers + draw(ODD_HEADERS)), body)
+
+
+PROVIDER_HOOKS = st.sampled_from(
+    [b"/hooks/twilio/sms", b"/hooks/twilio/voice", b"/hooks/twilio/voice/status",
+     b"/hooks/mango/events/call", b"/hooks/mango/events/summary"]
+)  # fmt: skip
+FORM_FIELDS = st.sampled_from(
+    ["MessageSid", "CallSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "CallStatus",
+     "DialCallStatus", "vpbx_api_key", "sign", "json"]
+)  # fmt: skip
+
+
+@st.composite
+def provider_requests(draw: Any) -> Request:
+    """Twilio's and Mango's form posts: random fields, values, bytes and signatures."""
+    fields = draw(st.lists(st.tuples(FORM_FIELDS, TEXT), max_size=6))
+    body = b"&".join(_quoted(k) + b"=" + _quoted(v) for k, v in fields)
+    body = draw(st.just(body) | st.binary(max_size=300))
+    headers = [
+        (b"Content-Type", draw(mostly(b"application/x-www-form-urlencoded", CONTENT_TYPES))),
+        (b"X-Twilio-Signature", draw(st.sampled_from([b"", b"bm9wZQ==", b"\xff" * 40]))),
+    ]
+    return Request(b"POST", draw(PROVIDER_HOOKS), tuple(headers + draw(ODD_HEADERS)), body)
 
 
 @st.composite

@@ -108,3 +108,10 @@ async def test_fuzz_phone_hook(
 ) -> None:
     await fuzz_route(fuzz, fuzzphone.phone_requests(), 200, 401, 422)
     await every_case_reads_back(edge, sync_redis, keys)
+
+
+async def test_fuzz_twilio_and_mango_hooks(
+    fuzz: Run, edge: TestClient, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    await fuzz_route(fuzz, fuzzcases.provider_requests(), 401)
+    await every_case_reads_back(edge, sync_redis, keys)
