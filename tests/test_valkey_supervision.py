@@ -43,7 +43,8 @@ GIVE_UP = 60.0  # seconds one message is retried before the provider gives up on
 class Provider:
     """Delivers MESSAGES signed SMS like a provider: each retried with the same id until a 2xx.
 
-    `answers[phase]` counts the statuses seen (0: no HTTP answer) while `phase` was set.
+    `answers[phase]` counts the statuses seen (0: no HTTP answer) for requests sent while `phase`
+    was set.
     """
 
     def __init__(self, base_url: str) -> None:
@@ -79,16 +80,18 @@ class Provider:
         sms = {"id": f"m{n}", "from": f"+7916000{n % SENDERS:04d}", "to": "+74950000099"}
         deadline = time.monotonic() + GIVE_UP
         while time.monotonic() < deadline:
-            status = self._post(signed_sms({**sms, "text": f"m{n}"}))
+            # phase and address as the request leaves: one sent to the old serve counts as "down"
+            phase, base_url = self.phase, self.base_url
+            status = self._post(base_url, signed_sms({**sms, "text": f"m{n}"}))
             with self._lock:
-                self.answers.setdefault(self.phase, Counter())[status] += 1
+                self.answers.setdefault(phase, Counter())[status] += 1
                 if 200 <= status < 300:
                     self.delivered.append(f"m{n}")
                     return
             time.sleep(0.02)
 
-    def _post(self, request: dict[str, Any]) -> int:
-        connection = http.client.HTTPConnection(urlsplit(self.base_url).netloc, timeout=10)
+    def _post(self, base_url: str, request: dict[str, Any]) -> int:
+        connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=10)
         try:
             connection.request("POST", "/hooks/sms", request["data"], request["headers"])
             response = connection.getresponse()
