@@ -44,12 +44,16 @@ class Provider:
     """Delivers MESSAGES signed SMS like a provider: each retried with the same id until a 2xx.
 
     `answers[phase]` counts the statuses seen (0: no HTTP answer) for requests sent while `phase`
-    was set.
+    was set. With `hold`, the last third waits for `release` to be set, so a test can be sure
+    some messages are still to be sent when its outage starts.
     """
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, hold: bool = False) -> None:
         self.base_url = base_url
         self.phase = "up"
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
         self.answers: dict[str, Counter[int]] = {}
         self.delivered: list[str] = []
         self._lock = threading.Lock()
@@ -63,6 +67,10 @@ class Provider:
     def wait_delivered(self, count: int) -> None:
         wait_for(lambda: len(self.delivered) >= count, 30, f"{count} messages delivered")
 
+    def seen(self, status: int) -> int:
+        with self._lock:
+            return sum(counts[status] for counts in self.answers.values())
+
     def join(self) -> None:
         for thread in self._threads:
             thread.join(GIVE_UP + 10)
@@ -74,6 +82,8 @@ class Provider:
                 n = self._todo.get_nowait()
             except queue.Empty:
                 return
+            if n >= MESSAGES * 2 // 3:
+                self.release.wait(GIVE_UP)
             self._deliver(n)
 
     def _deliver(self, n: int) -> None:
@@ -263,7 +273,7 @@ def test_every_process_reconnects_to_an_external_valkey_that_came_back(
     )
     acceptors = process.children("gateway.process.acceptor")
     assert_job_runs(external.url)
-    provider = Provider(process.base_url)
+    provider = Provider(process.base_url, hold=True)
     provider.wait_delivered(MESSAGES // 3)
     assert external.proc is not None
     external.proc.kill()  # SIGKILL: no goodbye to the clients
@@ -271,6 +281,8 @@ def test_every_process_reconnects_to_an_external_valkey_that_came_back(
     wait_for(lambda: process.readyz()[0] == 503, 10, "/readyz to say not ready")
     status, body = get_json(process.base_url + "/readyz")
     assert (status, body["error"]["code"]) == (503, "storage_unavailable")
+    provider.release.set()  # the held third is sent during the outage and retried after it
+    wait_for(lambda: provider.seen(503), 10, "a provider's request answered 503")
     external.start()  # same port, same AOF
     provider.join()
 
