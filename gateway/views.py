@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -24,14 +25,24 @@ def decoded(fields: Any) -> dict[str, str]:
 
 def rfc3339(ms: Any) -> str | None:
     """Milliseconds as RFC 3339; a value no time can be read from is shown as unknown (null)."""
+    if ms is None or ms == "":  # most cases' unset times: no exception raised for them
+        return None
     try:
         # whole seconds and milliseconds apart: ms / 1000 as a float turned ...999 into .998
         seconds, millis = divmod(int(float(ms)), 1000)
-        moment = datetime.fromtimestamp(seconds, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):  # None, "", "nan", 1e300, year 0
+        day = _day(seconds // 86400)
+    except (TypeError, ValueError, OverflowError, OSError):  # "nan", 1e300, year 0
         return None
-    day = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    return f"{day}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{millis:03d}Z"
+    second = seconds % 86400
+    clock = f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+    return f"{day}T{clock}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    """The UTC date `days` after the epoch (a screen pop shows a few hundred times, few days)."""
+    moment = datetime.fromtimestamp(days * 86400, tz=UTC)
+    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
 
 
 def _strings(raw: str | None) -> list[str]:

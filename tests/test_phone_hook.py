@@ -180,3 +180,24 @@ async def test_bad_events_are_refused_with_the_error_body(gateway: TestClient) -
     assert refused["error"]["field"] == "event"
     response = await gateway.get("/api/cases", headers=ADMIN)
     assert (await response.json())["cases"] == []  # nothing half-written
+
+
+async def test_screen_pop_cases_are_the_case_api_without_timeline(gateway: TestClient) -> None:
+    await available(gateway, "anna")
+    first = await phone_event(gateway, **call("lean-1", "ringing", "+79163330000"))
+    await phone_event(gateway, **call("lean-1", "answered", "+79163330000", operator="anna"))
+    body = {"contact": {"phone": "+79163330000"}, "service": "billing", "text": "a second one"}
+    response = await gateway.post("/api/cases", json=body, headers=ADMIN)
+    assert response.status == 201, await response.text()
+
+    pop = await phone_event(gateway, **call("lean-2", "ringing", "+79163330000"))
+    lookup = await gateway.get("/api/contacts", params={"phone": "+79163330000"}, headers=ADMIN)
+
+    assert lookup.status == 200
+    listed = (await lookup.json())["open_cases"]
+    full = [await case(gateway, c["id"]) for c in pop["open_cases"]]
+    for found in full:
+        del found["timeline"]
+    assert pop["open_cases"] == listed == full  # every field of the case JSON, none missing
+    assert first["case_id"] in [c["id"] for c in full]
+    assert any(c["accepted_at"] and c["assignee"] == "anna" for c in full)

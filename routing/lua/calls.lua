@@ -184,15 +184,27 @@ local function answer(cid)
 end
 
 -- The screen pop's reads, in this same step: the contact's hash and its unresolved cases'
--- (id, flat hash) pairs, newest first; one reply instead of a round trip per case.
+-- (id, flat fields) pairs, newest first; one reply instead of a round trip per case. Only the
+-- fields a case's JSON shows (gateway/views.py case_json), not the whole hash.
+local POP_FIELDS = {'st', 'ch', 'sv', 'ty', 'pr', 'sj', 'as', 'of', 'oe', 'ca', 'aa', 'ra', 'rd',
+  'sd', 'rc', 'fl', 'sx', 'pt', 'sc'}
+
+local function lean(cid)
+  local values = redis.call('HMGET', K.case(cid), unpack(POP_FIELDS))
+  if not values[1] or values[1] == 'resolved' then return nil end
+  local flat = {}
+  for i, name in ipairs(POP_FIELDS) do
+    if values[i] then flat[#flat + 1] = name; flat[#flat + 1] = values[i] end
+  end
+  return flat
+end
+
 local function pop(result)
   local contact = cjson.decode(result).contact_id
   local open = {}
   for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 199)) do
-    local fields = redis.call('HGETALL', K.case(cid))
-    if #fields > 0 and redis.call('HGET', K.case(cid), 'st') ~= 'resolved' then
-      table.insert(open, {tonumber(cid), fields})
-    end
+    local fields = lean(cid)
+    if fields then table.insert(open, {tonumber(cid), fields}) end
   end
   local found = {contact = redis.call('HGETALL', K.contact(contact)), open = open}
   return string.sub(result, 1, -2) .. ',"pop":' .. cjson.encode(found) .. '}'
