@@ -166,7 +166,8 @@ async def test_a_repeated_delivery_gets_the_same_answer_and_stores_nothing(
     assert again == first
     ended = call("rep-1", "ended", "+79166660000", duration=5)
     assert await phone_event(gateway, **ended) == await phone_event(gateway, **ended)
-    assert len((await case(gateway, first["case_id"]))["timeline"]) == 1  # the one call entry
+    timeline = (await case(gateway, first["case_id"]))["timeline"]
+    assert [e["kind"] for e in timeline] == ["callback", "call"]  # nobody answered: one of each
 
 
 async def test_bad_events_are_refused_with_the_error_body(gateway: TestClient) -> None:

@@ -105,18 +105,43 @@ register('callback_attempt', function(args)
   return cjson.encode({status = 'waiting'})
 end)
 
--- callback_missed(now, case id): a missed call's case becomes a public callback due now.
-register('callback_missed', function(args)
-  local cid = args[2]
-  local f = redis.call('HMGET', K.case(cid), 'st', 'cb')
-  if not f[1] then return fail('case_not_found') end
-  if f[1] == 'resolved' then return fail('already_resolved') end
-  if f[2] then return cjson.encode({status = f[1]}) end  -- one callback at a time
+-- A missed call's case becomes a public callback due now (one callback at a time): a waiting
+-- case is handed to the sweeper at once, one held by an operator tells them `callback_due`.
+-- Returns the status (nil when the case is resolved: nothing to call back for) and, when this
+-- made the callback, its entry's index in the timeline.
+function CALLBACKS.missed(cid)
+  local f = redis.call('HMGET', K.case(cid), 'st', 'cb', 'as')
+  if f[1] == 'resolved' or not f[1] then return nil end
+  if f[2] then return f[1] end
   redis.call('HSET', K.case(cid), 'cb', 'public', 'cu', NOW)
   entry(cid, 'public', NOW, 1, nil)
+  local index = redis.call('LLEN', K.timeline(cid)) - 1
   if f[1] == 'waiting' then
     redis.call('HSET', K.case(cid), 'pn', 'callback')
     redis.call('ZADD', K.callbacks, NOW, cid)
+  elseif f[3] then
+    event(f[3], 'callback_due', cid, {'callback', 'public', 'due', NOW, 'attempt', 1})
   end
-  return cjson.encode({status = f[1]})
+  return f[1], index
+end
+
+-- The call was answered after all (its events came out of order): a callback it made that
+-- nobody has tried yet goes, its entry kept as `cancelled`. One already handed to the sweeper
+-- (the case was waiting) stays: it is being routed.
+function CALLBACKS.cancel_missed(cid, index)
+  local f = redis.call('HMGET', K.case(cid), 'st', 'cb', 'cn', 'pn')
+  if f[2] ~= 'public' or f[3] or (f[1] == 'waiting' and f[4] == 'callback') then return end
+  redis.call('HDEL', K.case(cid), 'cb', 'cu')
+  local stored = cjson.decode(redis.call('LINDEX', K.timeline(cid), index))
+  stored.cancelled = true
+  redis.call('LSET', K.timeline(cid), index, cjson.encode(stored))
+end
+
+-- callback_missed(now, case id): CALLBACKS.missed as a step of its own.
+register('callback_missed', function(args)
+  local cid = args[2]
+  if not redis.call('HGET', K.case(cid), 'st') then return fail('case_not_found') end
+  local status = CALLBACKS.missed(cid)
+  if not status then return fail('already_resolved') end
+  return cjson.encode({status = status})
 end)

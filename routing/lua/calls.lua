@@ -5,7 +5,8 @@
 -- talked, now over), ended or missed. cbn: flag `callback` at once when nobody can be rung.
 -- Call hash (K.call): cs case, ct contact, ro operator being rung, op operator talking, an '1'
 -- once answered, fin set once ended (or missed), ea end ms, ti index of the call's timeline
--- entry, cb '1' when this call flagged the case `callback`, tr '1' once transferred, dur, rec,
+-- entry, cb '1' when this call flagged the case `callback`, cbs the timeline index of the
+-- callback entry it made, cbd '1' once its callback was decided, tr '1' once transferred, dur, rec,
 -- d/f/t direction, from, to.
 -- Events may come twice or out of order: each one moves the course forward, and the one call
 -- entry is rewritten from the whole course, so every order ends in the same state.
@@ -27,8 +28,14 @@ local function flag_callback(cid)
   redis.call('HSET', call, 'cb', '1')
 end
 
--- Only the flag this call set goes: an earlier missed call still wants its call back.
+-- Only the flag (and the callback) this call set goes: an earlier missed call still wants its
+-- call back.
 local function unflag_callback(cid)
+  local made = redis.call('HGET', call, 'cbs')
+  if made then
+    CALLBACKS.cancel_missed(cid, tonumber(made))
+    redis.call('HDEL', call, 'cbs')
+  end
   if redis.call('HGET', call, 'cb') ~= '1' then return end
   local kept = {}
   for _, flag in ipairs(flags(cid)) do if flag ~= 'callback' then table.insert(kept, flag) end end
@@ -155,7 +162,12 @@ local function finish(cid, how)
   -- The first report wins: Twilio's call-level duration also counts the ringing.
   if e.dur ~= '' then redis.call('HSETNX', call, 'dur', e.dur) end
   if e.rec ~= '' then redis.call('HSETNX', call, 'rec', e.rec) end
-  if redis.call('HGET', call, 'an') ~= '1' then flag_callback(cid) end
+  if redis.call('HGET', call, 'an') == '1' then return end
+  flag_callback(cid)
+  -- once per call: a repeat or a later report of the same end makes no second callback
+  if redis.call('HSETNX', call, 'cbd', '1') == 0 then return end
+  local _, index = CALLBACKS.missed(cid)
+  if index then redis.call('HSET', call, 'cbs', index) end
 end
 
 local function apply(cid)

@@ -12,6 +12,7 @@
 
 -- Steps one file exposes to later ones (intake.lua's threading, used by calls.lua).
 local INTAKE = {}
+local CALLBACKS = {}  -- callbacks.lua's missed-call schedule, used by calls.lua
 
 local function fail(code) return cjson.encode({error = code}) end
 local function num(v) return tonumber(v) or 0 end
