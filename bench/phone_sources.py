@@ -17,6 +17,7 @@ PUBLIC_URL = "http://127.0.0.1:8080"  # the sample config's: what Twilio signs
 TWILIO_TOKEN = "sample-twilio-token"
 PHONE_SECRET = "sample-phone-secret"
 VOICE = "/hooks/twilio/voice"
+SMS = "/hooks/twilio/sms"
 
 
 def twilio_signature(url: str, fields: dict[str, str]) -> str:
@@ -59,3 +60,25 @@ class Ringing:
         body = json.dumps(event, separators=(",", ":")).encode()
         signature = ("X-Intake-Signature", sign(PHONE_SECRET, body, int(at)))
         return http_request("/hooks/phone", body, "application/json", signature)
+
+
+@dataclass
+class TwilioSms:
+    """`POST /hooks/twilio/sms` as Twilio sends it: a new MessageSid each time, from `pool`
+    known numbers, signed as its RequestValidator signs."""
+
+    run_id: str
+    pool: int = 10_000
+
+    def request(self, i: int, at: float) -> bytes:
+        fields = {
+            "MessageSid": f"SM{self.run_id}{i:024x}"[:34],
+            "AccountSid": "AC" + "0" * 32,
+            "From": phone(i % self.pool),
+            "To": "+74950000000",
+            "Body": "Hello, my order #42 has not arrived yet, could you check where it is? Thanks",
+            "NumMedia": "0",
+        }
+        signature = ("X-Twilio-Signature", twilio_signature(PUBLIC_URL + SMS, fields))
+        body = urlencode(fields).encode()
+        return http_request(SMS, body, "application/x-www-form-urlencoded", signature)

@@ -16,6 +16,7 @@ class TwilioSettings:
     api_base: str  # no trailing slash; tests point it at a loopback server
     voicemail_say: str = DEFAULT_SAY  # spoken before recording when nobody can take a call
     voicemail_language: str = "en-US"  # <Say language>
+    status_callback: bool = False  # outbound SMS ask for /hooks/twilio/sms/status callbacks
 
 
 def read(table: Table) -> TwilioSettings | None:
@@ -28,6 +29,7 @@ def read(table: Table) -> TwilioSettings | None:
         api_base=table.url("api_base", "https://api.twilio.com", base=True),
         voicemail_say=table.text("voicemail_say", DEFAULT_SAY) or DEFAULT_SAY,
         voicemail_language=table.text("voicemail_language", "en-US") or "en-US",
+        status_callback=table.flag("status_callback", False),
     )
     table.close()
     return settings

@@ -18,6 +18,7 @@ from channels.outbound import Delivery, Failed
 from channels.sms import outbound as sms_outbound
 from channels.twilio import outbound as twilio_outbound
 from channels.twilio import sms as twilio_sms
+from channels.twilio import status as twilio_status
 from gateway.config import Config
 
 Sender = Callable[[Config, Delivery], str]
@@ -54,7 +55,10 @@ def _twilio(config: Config, delivery: Delivery) -> str:
         raise Failed("[channels.twilio] is not configured")
     if not delivery.sender:
         raise Failed("the case has no Twilio number the customer wrote to")
-    return twilio_outbound.send_sms(twilio, delivery.to, delivery.sender, delivery.text)
+    callback = config.public_url.rstrip("/") + twilio_status.PATH if twilio.status_callback else ""
+    return twilio_outbound.send_sms(
+        twilio, delivery.to, delivery.sender, delivery.text, status_callback=callback
+    )
 
 
 SENDERS: dict[str, Sender] = {"email": _email, "sms": _sms}

@@ -50,6 +50,9 @@
                                    state change never rewrites a timeline list element
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
     {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
+    {p}pm:<scope>:<id>    string   "<case>:<entry>" of an SMS sent with that provider message
+                                   id (scope: the case's provider), for delivery status callbacks
+                                   (TTL: routing/lua/outbox.lua PROVIDER_INDEX_TTL)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -119,6 +122,7 @@ PER_ID = {
     "deliveries": "dlv:{}",
     "participants": "cpt:{}",
     "ack_count": "ack:{}",
+    "provider_message": "pm:{}:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -292,3 +296,6 @@ class Keys:
 
     def ack_count(self, address: str) -> str:
         return self._per_id("ack_count", address)
+
+    def provider_message(self, scope: str, message_id: str) -> str:
+        return self._per_id("provider_message", scope, message_id)

@@ -197,6 +197,12 @@ class Scripts:
     async def callback_missed(self, now_ms: int, case_id: int) -> dict[str, Any]:
         return await self._run("callback_missed", now_ms, case_id)
 
+    async def provider_status(
+        self, now_ms: int, scope: str, message_id: str, status: str, error: str
+    ) -> dict[str, Any]:
+        """A delivery status callback: `{known, changed?, delivery?}`."""
+        return await self._run("provider_status", now_ms, scope, message_id, status, error)
+
     async def note(self, now_ms: int, case_id: int, author: str, text: str) -> dict[str, Any]:
         return await self._run("note", now_ms, case_id, author, text)
 

@@ -40,6 +40,7 @@ STORED = {
     "delivery_error": "de",
     "provider_id": "pi",
     "attempts": "n",
+    "provider_status": "ps",
 }
 
 _NAMES = {stored: name for name, stored in STORED.items() if name != "status"}

@@ -48,6 +48,12 @@ async def test_a_summary_nobody_talked_in_is_a_callback(gateway: TestClient) -> 
     assert found["flags"] == ["callback"]
     [entry] = calls_of(found)
     assert entry["missed"] is True
+    [callback] = [e for e in found["timeline"] if e["kind"] == "callback"]  # due now, public
+    assert (callback["callback"], callback["attempt"], callback["due"]) == (
+        "public",
+        1,
+        entry["at"],
+    )
 
 
 async def test_a_bad_sign_is_refused_and_stores_nothing(gateway: TestClient) -> None:

@@ -105,8 +105,12 @@ async def test_nobody_available_takes_a_voicemail_and_flags_a_callback(
     recording |= {"RecordingSid": "RE" + "3" * 32, "RecordingDuration": "7",
                   "RecordingUrl": "https://api.twilio.com/2010-04-01/Recordings/RE3"}  # fmt: skip
     await twilio(gateway, STATUS, recording)
-    [entry] = calls_of(await case_of_call(gateway, "+79162000000"))
+    await twilio(gateway, STATUS, {**recording, "RecordingSid": ""})  # the call's own end
+    found = await case_of_call(gateway, "+79162000000")
+    [entry] = calls_of(found)
     assert entry["missed"] is True and entry["recording_url"].endswith("/Recordings/RE3")
+    [callback] = [e for e in found["timeline"] if e["kind"] == "callback"]  # one, due now
+    assert (callback["callback"], callback["attempt"], found["status"]) == ("public", 1, "queued")
 
 
 async def test_no_answer_dials_the_next_never_the_same_twice(gateway: TestClient) -> None:

@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
-from gateway.http import admin, console, hooks, metrics, phone_hooks
+from gateway.http import admin, console, hooks, metrics, phone_hooks, twilio_status
 from gateway.http.api import actions, callbacks, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
@@ -109,6 +109,7 @@ def build_app(
     app.router.add_get("/readyz", readyz)
     hooks.add_routes(app)
     phone_hooks.add_routes(app)
+    twilio_status.add_routes(app)
     cases.add_routes(app)
     actions.add_routes(app)
     operators.add_routes(app)

@@ -99,7 +99,7 @@ def _twiml(text: str) -> web.Response:
     return web.Response(text=text, content_type="text/xml")
 
 
-async def _twilio_form(request: web.Request, config: Config) -> Form:
+async def twilio_form(request: web.Request, config: Config) -> Form:
     raw = await read_limited(request, MAX_BODY)
     settings = config.channels.twilio
     token = settings.auth_token.reveal() if settings else ""
@@ -126,7 +126,7 @@ def _next_twiml(config: Config, outcome: CallOutcome) -> str:
 
 async def twilio_voice(request: web.Request) -> web.Response:
     config = config_of(request)
-    form = await _twilio_form(request, config)
+    form = await twilio_form(request, config)
     call = voice.parse_call(form, config.default_region)
     step = CallStep(
         provider="twilio",
@@ -157,7 +157,7 @@ def _status_step(status: voice.CallStatus) -> tuple[Step, float | None] | None:
 
 async def twilio_voice_status(request: web.Request) -> web.Response:
     config = config_of(request)
-    form = await _twilio_form(request, config)
+    form = await twilio_form(request, config)
     status = voice.parse_status(form)
     meaning = _status_step(status)
     if meaning is None:

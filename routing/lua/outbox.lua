@@ -63,6 +63,15 @@ register('deliver_claim', function(args)
   return cjson.encode({claimed = true, attempt = d[ENTRY.attempts]})
 end)
 
+-- An SMS's provider message id -> its entry, for the provider's delivery status callbacks.
+local PROVIDER_INDEX_TTL = 7 * 86400  -- Twilio reports within hours; a week covers retries
+local function index_sent(cid, eid, provider_id)
+  local f = redis.call('HMGET', K.case(cid), 'ch', 'pv')
+  if f[1] ~= 'sms' or not f[2] or provider_id == '' then return end
+  redis.call('SET', K.provider_message(f[2], provider_id), cid .. ':' .. eid,
+    'EX', PROVIDER_INDEX_TTL)
+end
+
 -- deliver_done(now, case id, entry id, sent|failed|retrying, provider id or reason)
 register('deliver_done', function(args)
   local cid, eid, outcome = args[2], args[3], args[4]
@@ -71,6 +80,7 @@ register('deliver_done', function(args)
   d[ENTRY.delivery] = outcome
   if outcome == 'sent' then
     d[ENTRY.provider_id], d[ENTRY.delivery_error] = args[5], nil
+    index_sent(cid, eid, args[5])
   else
     d[ENTRY.delivery_error] = args[5]
   end
@@ -78,4 +88,41 @@ register('deliver_done', function(args)
   local op = redis.call('HGET', K.case(cid), 'as')
   if op then event(op, 'case_updated', cid, {'entry', eid, 'delivery', outcome}) end
   return cjson.encode({delivery = outcome})
+end)
+
+-- Twilio's message statuses in the order a message goes through them: a report never moves an
+-- entry back (callbacks may come out of order), the same one twice changes nothing, and the
+-- first final one wins. Each final status sets `delivery` (sent or failed).
+local PROVIDER_ORDER = {accepted = 1, scheduled = 1, queued = 1, sending = 2, sent = 3,
+  delivered = 4, undelivered = 4, failed = 4, canceled = 4, read = 5}
+local PROVIDER_DELIVERY = {sent = 'sent', delivered = 'sent', read = 'sent',
+  undelivered = 'failed', failed = 'failed', canceled = 'failed'}
+
+local function provider_update(cid, eid, d, status, err)
+  d[ENTRY.provider_status] = status
+  local outcome = PROVIDER_DELIVERY[status]
+  if outcome then d[ENTRY.delivery] = outcome end
+  if outcome == 'failed' then d[ENTRY.delivery_error] = err end
+  set_delivery(cid, eid, d)
+  local op = redis.call('HGET', K.case(cid), 'as')
+  if op then
+    event(op, 'case_updated', cid, {'entry', eid, 'delivery', d[ENTRY.delivery],
+      'provider_status', status})
+  end
+end
+
+-- provider_status(now, scope, provider message id, status, error text): a delivery status
+-- callback. Unknown message (not sent by us, or its index expired): {known = false}.
+register('provider_status', function(args)
+  local found = redis.call('GET', K.provider_message(args[2], args[3]))
+  local cid, eid = string.match(found or '', '^(%d+):(.+)$')
+  local d = cid and delivery(cid, eid)
+  if not d then return cjson.encode({known = false}) end
+  local rank, seen = PROVIDER_ORDER[args[4]], PROVIDER_ORDER[d[ENTRY.provider_status] or '']
+  if not rank then return fail('unknown_status') end
+  if seen and seen >= rank then
+    return cjson.encode({known = true, changed = false, delivery = d[ENTRY.delivery]})
+  end
+  provider_update(cid, eid, d, args[4], args[5])
+  return cjson.encode({known = true, changed = true, delivery = d[ENTRY.delivery]})
 end)
