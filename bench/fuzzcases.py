@@ -391,11 +391,11 @@ def api_requests(draw: Any) -> Request:
 
 PROVIDER_HOOKS = st.sampled_from(
     [b"/hooks/twilio/sms", b"/hooks/twilio/voice", b"/hooks/twilio/voice/status",
-     b"/hooks/mango/events/call", b"/hooks/mango/events/summary"]
+     b"/hooks/mango/events/call", b"/hooks/mango/events/summary", b"/hooks/twilio/sms/status"]
 )  # fmt: skip
 FORM_FIELDS = st.sampled_from(
     ["MessageSid", "CallSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "CallStatus",
-     "DialCallStatus", "vpbx_api_key", "sign", "json"]
+     "DialCallStatus", "vpbx_api_key", "sign", "json", "MessageStatus", "ErrorCode"]
 )  # fmt: skip
 
 
