@@ -29,13 +29,21 @@ def rfc3339(ms: Any) -> str | None:
         return None
     try:
         # whole seconds and milliseconds apart: ms / 1000 as a float turned ...999 into .998
-        seconds, millis = divmod(int(float(ms)), 1000)
+        seconds, millis = divmod(_whole(ms), 1000)
         day = _day(seconds // 86400)
     except (TypeError, ValueError, OverflowError, OSError):  # "nan", 1e300, year 0
         return None
     second = seconds % 86400
     clock = f"{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
     return f"{day}T{clock}.{millis:03d}Z"
+
+
+def _whole(ms: Any) -> int:
+    """Stored times are integer strings; anything float() reads is accepted too."""
+    try:
+        return int(ms)
+    except ValueError:
+        return int(float(ms))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -67,6 +75,8 @@ def contact_json(contact_id: str, fields: dict[str, str]) -> dict[str, Any]:
 
 def integer(value: Any) -> int | None:
     """A stored integer (priority, case id); None when absent or unreadable."""
+    if value is None:  # most cases' related case and paused time: no exception raised
+        return None
     try:
         return int(value)
     except (TypeError, ValueError):
