@@ -100,7 +100,11 @@ class Intake:
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
-        digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
+        digests = (
+            await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
+            if msg.attachments
+            else []
+        )  # a thread hand-off costs more than most messages' whole parse
         payload = self._payload(config, msg, decision, now_ms, digests)
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry)
