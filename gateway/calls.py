@@ -17,6 +17,7 @@ from channels import fastjson
 from channels.message import InboundMessage
 from gateway.config import Config
 from gateway.intake import Intake
+from gateway.views import CASE_FIELDS
 from routing.keys import DEDUPE_TTL
 from routing.rules import decide
 from routing.scripts import Scripts
@@ -77,13 +78,18 @@ async def apply(scripts: Scripts, config: Config, step: CallStep) -> CallOutcome
         result["assignee"],
         result["callback"],
         _fields(pop.get("contact")),
-        [(case_id, _fields(fields)) for case_id, fields in pop.get("open") or []],
+        [(case_id, _values(values)) for case_id, values in pop.get("open") or []],
     )
 
 
 def _fields(flat: Any) -> dict[str, str]:
     """A hash as Lua's HGETALL gives it, `[k, v, ...]` (an empty one JSON-encodes as {})."""
     return dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else {}
+
+
+def _values(values: list[Any]) -> dict[str, str]:
+    """HMGET's reply for views.CASE_FIELDS (false where a field is absent) as a hash."""
+    return {name: v for name, v in zip(CASE_FIELDS, values, strict=True) if isinstance(v, str)}
 
 
 def _event(step: CallStep) -> str:
@@ -103,5 +109,6 @@ def _event(step: CallStep) -> str:
             "t": step.to,
             "cbn": step.callback_when_nobody,
             "pop": step.screen_pop,
+            "pf": CASE_FIELDS if step.screen_pop else [],
         }
     )

@@ -11,6 +11,9 @@ from routing import timeline
 
 STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
 SLA_CLOCKS = (("rd", "reaction"), ("sd", "resolution"))  # due field -> name in `breached`
+# The case hash fields `case_json` reads, the status first (the screen pop reads only these).
+CASE_FIELDS = ("st", "ch", "sv", "ty", "pr", "sj", "as", "of", "oe", "ca", "aa", "ra", "rd", "sd",
+               "rc", "fl", "sx", "pt", "sc")  # fmt: skip
 
 
 def text(value: Any) -> str:

@@ -196,27 +196,15 @@ local function answer(cid)
 end
 
 -- The screen pop's reads, in this same step: the contact's hash and its unresolved cases'
--- (id, flat fields) pairs, newest first; one reply instead of a round trip per case. Only the
--- fields a case's JSON shows (gateway/views.py case_json), not the whole hash.
-local POP_FIELDS = {'st', 'ch', 'sv', 'ty', 'pr', 'sj', 'as', 'of', 'oe', 'ca', 'aa', 'ra', 'rd',
-  'sd', 'rc', 'fl', 'sx', 'pt', 'sc'}
-
-local function lean(cid)
-  local values = redis.call('HMGET', K.case(cid), unpack(POP_FIELDS))
-  if not values[1] or values[1] == 'resolved' then return nil end
-  local flat = {}
-  for i, name in ipairs(POP_FIELDS) do
-    if values[i] then flat[#flat + 1] = name; flat[#flat + 1] = values[i] end
-  end
-  return flat
-end
-
+-- (id, values) pairs, newest first; one reply instead of a round trip per case. Only the
+-- fields a case's JSON shows (e.pf, status first: gateway/views.py CASE_FIELDS), as HMGET
+-- gives them (false for absent), not the whole hash.
 local function pop(result)
   local contact = cjson.decode(result).contact_id
   local open = {}
   for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 199)) do
-    local fields = lean(cid)
-    if fields then table.insert(open, {tonumber(cid), fields}) end
+    local values = redis.call('HMGET', K.case(cid), unpack(e.pf))
+    if values[1] and values[1] ~= 'resolved' then table.insert(open, {tonumber(cid), values}) end
   end
   local found = {contact = redis.call('HGETALL', K.contact(contact)), open = open}
   return string.sub(result, 1, -2) .. ',"pop":' .. cjson.encode(found) .. '}'
@@ -237,7 +225,7 @@ local function run()
   return result
 end
 
--- e.pop: answer with the screen pop's reads too (a repeated delivery: as they are now).
+-- e.pop: answer with the screen pop's reads too, e.pf the case fields to read (a repeated delivery: as they are now).
 register('call_event', function(args)
   A, e = args, cjson.decode(args[4])
   local result = run()
