@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 
 from channels.errors import NotFound
 from gateway.views import (
+    CASE_FIELDS,
     attachment_json,
     case_json,
     contact_json,
@@ -21,6 +22,12 @@ from gateway.views import (
 from routing.keys import Keys
 
 SCAN_BUDGET = 5000  # ids looked at per page before answering with a cursor
+READ = (*CASE_FIELDS, "ct")  # what a case's JSON shows, and its contact
+
+
+def _present(values: list[Any]) -> dict[str, str]:
+    """An HMGET reply for READ as the hash it read, absent fields left out."""
+    return {name: text(v) for name, v in zip(READ, values, strict=True) if v is not None}
 
 
 @dataclass(frozen=True)
@@ -46,8 +53,8 @@ class Store:
         """The cases (without timeline) in the order given; missing ids are left out."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in ids:
-                pipe.hgetall(self.keys.case(case_id))
-            hashes = [decoded(h) for h in await pipe.execute()]
+                pipe.hmget(self.keys.case(case_id), READ)
+            hashes = [_present(values) for values in await pipe.execute()]
         found = [(i, h) for i, h in zip(ids, hashes, strict=True) if h]
         contact_ids = sorted({h["ct"] for _, h in found if h.get("ct")})
         async with self.redis.pipeline(transaction=False) as pipe:
