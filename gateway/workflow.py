@@ -56,7 +56,9 @@ def changes(
     if "subtheme" in body:
         found["subtheme"] = _reference(body["subtheme"], "subtheme", None)
     if "subject" in body:
-        found["subject"] = validate.text(body["subject"], "subject", allow_empty=False)
+        found["subject"] = validate.text(
+            body["subject"], "subject", required=True, allow_empty=False, max_len=MAX_TEXT
+        )
     if "fields" in body:
         found["fields"] = _fields(body["fields"], config, service)
     if not found:

@@ -14,6 +14,7 @@ local function load(args, catalogue)
   cat = cjson.decode(catalogue)
   local f = redis.call('HMGET', K.case(cid), 'st', 'as', 'cb', 'sv', 'th', 'ty', 'su', 'pd', 'sj',
     'cf', 'cl', 'pt', 'ct', 'ch', 'ca', 'la')
+  for i = 1, 16 do if f[i] == false then f[i] = nil end end  -- absent: nil, not false
   case = {st = f[1], as = f[2], cb = f[3], sv = f[4], theme = f[5], type = f[6], subtheme = f[7],
     product = f[8], subject = f[9], cf = cjson.decode(f[10] or '{}'), cl = f[11] or '',
     pt = f[12] or '', ct = f[13], ch = f[14], ca = f[15], la = f[16]}

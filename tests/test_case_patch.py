@@ -1,0 +1,170 @@
+"""PATCH /api/cases/{id}: classification and custom fields checked against the catalogue, one
+`change` entry per changed field, a type change re-prices the case and moves its SLA dues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.runtime.clock import SettableClock
+from routing.keys import Keys
+from tests.conftest import ADMIN
+from tests.workflow_helpers import (
+    MINUTE,
+    START_MS,
+    Start,
+    as_op,
+    available,
+    call,
+    case,
+    changes,
+    clock,
+    event_types,
+    sms,
+    start,
+)
+from tests.sla_helpers import iso
+
+__all__ = ["clock", "start"]  # fixtures
+
+INVALID = [
+    ({"theme": "nope"}, "theme"),
+    ({"type": "unknown"}, "type"),
+    ({"type": None}, "type"),
+    ({"subtheme": "late"}, "subtheme"),  # no theme
+    ({"product": "courier"}, "product"),  # no theme
+    ({"product": "nothing"}, "product"),
+    ({"theme": "delivery", "type": "consultation"}, "type"),  # not a type of the theme
+    ({"theme": "tariffs", "type": "request", "subtheme": "late", "product": "unlimited"}, "subtheme"),
+    ({"theme": "tariffs", "type": "request", "subtheme": "change"}, "product"),  # required
+    ({"theme": "delivery", "type": "request", "product": "unlimited"}, "product"),  # other theme
+    ({"fields": {"colour": "red"}}, "fields.colour"),
+    ({"fields": {"amount": "12"}}, "fields.amount"),
+    ({"fields": {"amount": True}}, "fields.amount"),
+    ({"fields": {"method": "bitcoin"}}, "fields.method"),
+    ({"fields": {"due": "2027-02-30"}}, "fields.due"),
+    ({"fields": {"due": "1 March"}}, "fields.due"),
+    ({"fields": {"callback": "call me"}}, "fields.callback"),
+    ({"fields": {"contract": 5}}, "fields.contract"),
+    ({"fields": []}, "fields"),
+    ({"subject": ""}, "subject"),
+    ({"service": "sales"}, "service"),
+    ({}, "theme"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), INVALID)
+async def test_every_invalid_combination_is_422_naming_the_field(
+    start: Start, body: dict[str, Any], field: str
+) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", body, status=422)
+    assert answer["error"]["field"] == field, answer
+    found = await case(client, case_id)
+    assert not changes(found) and found["theme"] is None and found["fields"] == {}
+    assert found["type"] == "request"
+
+
+async def test_a_valid_patch_records_each_change(
+    start: Start, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    body = {
+        "theme": "tariffs",
+        "type": "request",
+        "subtheme": "prices",
+        "product": "unlimited",
+        "subject": "Tariff question",
+        "fields": {"amount": 12.5, "method": "card", "due": "2027-03-01", "callback": "8 916 123-45-67"},
+    }
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", body, headers=as_op("a"))
+    assert (answer["theme"], answer["subtheme"], answer["product"]) == (
+        "tariffs", "prices", "unlimited",
+    )  # fmt: skip
+    assert answer["subject"] == "Tariff question"
+    assert answer["fields"] == {
+        "amount": 12.5, "method": "card", "due": "2027-03-01", "callback": "+79161234567",
+    }  # fmt: skip
+    entries = {e["field"]: e for e in changes(await case(client, case_id))}
+    assert set(entries) == {
+        "theme", "subtheme", "product", "subject",
+        "fields.amount", "fields.method", "fields.due", "fields.callback",
+    }  # fmt: skip  (type is unchanged: no entry)
+    assert entries["theme"] == {**entries["theme"], "old": None, "new": "tariffs", "by": "a"}
+    assert isinstance(entries["theme"]["id"], str)
+    assert "case_updated" in event_types(sync_redis, keys, "a")
+    # The same PATCH again changes nothing and records nothing.
+    await call(client, "PATCH", f"/api/cases/{case_id}", body, headers=as_op("a"))
+    assert len(changes(await case(client, case_id))) == len(entries)
+    # Clearing a field records its old value.
+    await call(client, "PATCH", f"/api/cases/{case_id}", {"fields": {"method": None}})
+    last = changes(await case(client, case_id))[-1]
+    assert (last["field"], last["old"], last["new"], last["by"]) == (
+        "fields.method", "card", None, "admin",
+    )  # fmt: skip
+
+
+async def test_a_type_change_moves_priority_and_sla_dues(start: Start) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)  # request: priority 2, reaction 1h, resolution 1d
+    before = await case(client, case_id)
+    assert before["priority"] == 2
+    assert before["sla"]["reaction_due"] == iso(START_MS + 60 * MINUTE)
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", {"type": "complaint"})
+    assert answer["priority"] == 1
+    assert answer["sla"]["reaction_due"] == iso(START_MS + 15 * MINUTE)
+    assert answer["sla"]["resolution_due"] == iso(START_MS + 240 * MINUTE)
+    fields = [(e["field"], e["old"], e["new"]) for e in changes(await case(client, case_id))]
+    assert fields == [("type", "request", "complaint"), ("priority", 2, 1)]
+
+
+async def test_a_type_change_moves_a_queued_case_up_its_queue(
+    start: Start, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    client = await start()  # nobody available: both wait in support's queue
+    first, second = await sms(client), await sms(client)
+    queue = keys.queue("support", "sms")
+    assert [int(c) for c in sync_redis.zrange(queue, 0, -1)] == [first, second]
+    await call(client, "PATCH", f"/api/cases/{second}", {"type": "complaint"})
+    assert [int(c) for c in sync_redis.zrange(queue, 0, -1)] == [second, first]
+    await available(client, "a")
+    assert {(await case(client, c))["status"] for c in (first, second)} == {"assigned"}
+
+
+async def test_only_the_assignee_creator_or_admin_may_patch(start: Start) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    answer = await call(
+        client, "PATCH", f"/api/cases/{case_id}", {"subject": "x"}, headers=as_op("b"), status=403
+    )
+    assert answer["error"]["code"] == "not_yours"
+    created = await call(
+        client, "POST", "/api/cases",
+        {"contact": {"phone": "+79160000001"}, "text": "call", "service": "sales"},
+        headers=as_op("b"), status=201,
+    )  # fmt: skip
+    assert created["created_by"] == "b" and created["assignee"] != "b"
+    await call(client, "PATCH", f"/api/cases/{created['id']}", {"subject": "mine"}, headers=as_op("b"))
+    await call(client, "PATCH", f"/api/cases/{case_id}", {"subject": "admin"}, headers=ADMIN)
+    assert (await case(client, case_id))["created_by"] == "sms"
+    await call(client, "PATCH", "/api/cases/999", {"subject": "x"}, status=404)
+
+
+async def test_fields_follow_the_case_service(start: Start, clock: SettableClock) -> None:
+    client = await start()
+    await available(client, "a", "c")
+    case_id = await sms(client)
+    await call(client, "PATCH", f"/api/cases/{case_id}", {"fields": {"contract": "K-1"}})
+    await call(client, "POST", f"/api/cases/{case_id}/transfer", {"service": "sales"})
+    answer = await call(
+        client, "PATCH", f"/api/cases/{case_id}", {"fields": {"amount": 1}}, status=422
+    )
+    assert answer["error"]["field"] == "fields.amount"  # sales has no custom fields
