@@ -11,6 +11,7 @@ import redis
 from gateway.runtime.clock import SettableClock
 from routing.keys import Keys
 from tests.conftest import ADMIN
+from tests.sla_helpers import iso
 from tests.workflow_helpers import (
     MINUTE,
     START_MS,
@@ -25,7 +26,6 @@ from tests.workflow_helpers import (
     sms,
     start,
 )
-from tests.sla_helpers import iso
 
 __all__ = ["clock", "start"]  # fixtures
 
@@ -37,7 +37,10 @@ INVALID = [
     ({"product": "courier"}, "product"),  # no theme
     ({"product": "nothing"}, "product"),
     ({"theme": "delivery", "type": "consultation"}, "type"),  # not a type of the theme
-    ({"theme": "tariffs", "type": "request", "subtheme": "late", "product": "unlimited"}, "subtheme"),
+    (
+        {"theme": "tariffs", "type": "request", "subtheme": "late", "product": "unlimited"},
+        "subtheme",
+    ),
     ({"theme": "tariffs", "type": "request", "subtheme": "change"}, "product"),  # required
     ({"theme": "delivery", "type": "request", "product": "unlimited"}, "product"),  # other theme
     ({"fields": {"colour": "red"}}, "fields.colour"),
@@ -81,7 +84,12 @@ async def test_a_valid_patch_records_each_change(
         "subtheme": "prices",
         "product": "unlimited",
         "subject": "Tariff question",
-        "fields": {"amount": 12.5, "method": "card", "due": "2027-03-01", "callback": "8 916 123-45-67"},
+        "fields": {
+            "amount": 12.5,
+            "method": "card",
+            "due": "2027-03-01",
+            "callback": "8 916 123-45-67",
+        },
     }
     answer = await call(client, "PATCH", f"/api/cases/{case_id}", body, headers=as_op("a"))
     assert (answer["theme"], answer["subtheme"], answer["product"]) == (
@@ -93,8 +101,14 @@ async def test_a_valid_patch_records_each_change(
     }  # fmt: skip
     entries = {e["field"]: e for e in changes(await case(client, case_id))}
     assert set(entries) == {
-        "theme", "subtheme", "product", "subject",
-        "fields.amount", "fields.method", "fields.due", "fields.callback",
+        "theme",
+        "subtheme",
+        "product",
+        "subject",
+        "fields.amount",
+        "fields.method",
+        "fields.due",
+        "fields.callback",
     }  # fmt: skip  (type is unchanged: no entry)
     assert entries["theme"] == {**entries["theme"], "old": None, "new": "tariffs", "by": "a"}
     assert isinstance(entries["theme"]["id"], str)
@@ -152,7 +166,9 @@ async def test_only_the_assignee_creator_or_admin_may_patch(start: Start) -> Non
         headers=as_op("b"), status=201,
     )  # fmt: skip
     assert created["created_by"] == "b" and created["assignee"] != "b"
-    await call(client, "PATCH", f"/api/cases/{created['id']}", {"subject": "mine"}, headers=as_op("b"))
+    await call(
+        client, "PATCH", f"/api/cases/{created['id']}", {"subject": "mine"}, headers=as_op("b")
+    )
     await call(client, "PATCH", f"/api/cases/{case_id}", {"subject": "admin"}, headers=ADMIN)
     assert (await case(client, case_id))["created_by"] == "sms"
     await call(client, "PATCH", "/api/cases/999", {"subject": "x"}, status=404)

@@ -46,7 +46,7 @@ def test_workflow_keys_are_read(tmp_path: Path) -> None:
 BROKEN = [
     (
         ('types = ["request", "complaint"]', 'types = ["request", "x"]'),
-        'themes[1].types[1]: unknown type \'x\'',
+        "themes[1].types[1]: unknown type 'x'",
     ),
     (
         ('themes = ["delivery"]', 'themes = ["nowhere"]'),
@@ -73,9 +73,15 @@ BROKEN = [
         ('required_for = "accept"', 'required_for = "close"'),
         "services[2].required_for: expected one of resolve, accept; got 'close'",
     ),
-    (('triage = true', 'triage = "yes"'), "services[3].triage: expected true or false, got a string"),
+    (
+        ("triage = true", 'triage = "yes"'),
+        "services[3].triage: expected true or false, got a string",
+    ),
     (('edit_window = "5m"', 'edit_window = "soon"'), "cases.edit_window: expected a duration"),
-    (('id = "amount"', 'id = "contract"'), "services[0].fields[1].id: duplicate field id 'contract'"),
+    (
+        ('id = "amount"', 'id = "contract"'),
+        "services[0].fields[1].id: duplicate field id 'contract'",
+    ),
     (('id = "courier"', 'id = "unlimited"'), "products[1].id: duplicate product id 'unlimited'"),
 ]
 
