@@ -3,16 +3,24 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
+from gateway.config import Config
 from gateway.runtime.clock import SettableClock
+from gateway.workflow import catalogue_json
+from routing.errors import RoutingRefused
 from routing.keys import Keys
+from routing.scripts import Scripts
 from tests.conftest import ADMIN
 from tests.sla_helpers import iso
 from tests.workflow_helpers import (
+    LINE,
     MINUTE,
     START_MS,
     Start,
@@ -22,6 +30,7 @@ from tests.workflow_helpers import (
     case,
     changes,
     clock,
+    config_text,
     event_types,
     sms,
     start,
@@ -184,3 +193,40 @@ async def test_fields_follow_the_case_service(start: Start, clock: SettableClock
         client, "PATCH", f"/api/cases/{case_id}", {"fields": {"amount": 1}}, status=422
     )
     assert answer["error"]["field"] == "fields.amount"  # sales has no custom fields
+
+
+async def test_a_case_changed_since_the_read_is_refused_stale(
+    start: Start, redis_url: str, keys: Keys, write_config: Callable[[str], Config]
+) -> None:
+    """The step checks what the due times and field checks were computed from (the service,
+    classification time and pauses); PATCH reads again and retries on `stale`."""
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    async_client = redis.asyncio.Redis.from_url(redis_url)
+    scripts = Scripts(async_client, keys)
+    context = json.dumps({"window": 300_000, "seen": {"sv": "sales", "cl": "", "pt": ""}})
+    change = json.dumps({"subject": "from an old read"})
+    with pytest.raises(RoutingRefused) as caught:
+        await scripts.wf_patch(
+            START_MS,
+            case_id,
+            "",
+            change,
+            catalogue_json(write_config(config_text()).routing),
+            context,
+        )
+    await async_client.aclose()
+    assert caught.value.code == "stale"
+    assert not changes(await case(client, case_id))
+
+
+async def test_a_classifying_case_gets_no_clocks_from_a_type_change(start: Start) -> None:
+    client = await start()
+    await available(client, "t1")
+    case_id = await sms(client, LINE)
+    answer = await call(
+        client, "PATCH", f"/api/cases/{case_id}", {"type": "complaint"}, headers=as_op("t1")
+    )
+    assert (answer["status"], answer["priority"]) == ("classifying", 1)
+    assert answer["sla"]["reaction_due"] is None
