@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 if __package__ in (None, ""):  # run as a script: make `bench` and the product importable
@@ -47,7 +48,7 @@ ADMIN = ("Authorization", "Bearer change-me-admin")
 THEME = {"theme": "delivery", "subtheme": "late"}
 
 
-def api_request(method: str, path: str, body: dict[str, object]) -> bytes:
+def api_request(method: str, path: str, body: Mapping[str, object]) -> bytes:
     raw = json.dumps(body).encode()
     lines = [
         f"{method} {path} HTTP/1.1",
