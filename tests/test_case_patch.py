@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -230,3 +231,36 @@ async def test_a_classifying_case_gets_no_clocks_from_a_type_change(start: Start
     )
     assert (answer["status"], answer["priority"]) == ("classifying", 1)
     assert answer["sla"]["reaction_due"] is None
+
+
+ODD_VALUES: list[Any] = [
+    None, "", " ", "x" * 2000, "\x00", "tariffs", "delivery", "late", "change", "unlimited",
+    "courier", "request", "complaint", 0, -1, 1e308, True, [], {}, ["tariffs"], {"a": 1},
+    "2027-03-01", "8 916 123-45-67", "card",
+]  # fmt: skip
+
+
+async def test_odd_bodies_answer_200_or_422_and_a_refusal_writes_nothing(start: Start) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    rng = random.Random(18)
+    names = ["theme", "type", "subtheme", "product", "subject", "fields"]
+    field_ids = ["contract", "amount", "method", "due", "callback", "nope"]
+    seen = set()
+    for _ in range(120):
+        body: dict[str, Any] = {}
+        for name in rng.sample(names, rng.randint(1, 4)):
+            if name == "fields" and rng.random() < 0.7:
+                body[name] = {f: rng.choice(ODD_VALUES) for f in rng.sample(field_ids, 2)}
+            else:
+                body[name] = rng.choice(ODD_VALUES)
+        before = await case(client, case_id)
+        resp = await client.patch(f"/api/cases/{case_id}", json=body, headers=ADMIN)
+        answer = await resp.json()
+        assert resp.status in (200, 422), (body, answer)
+        seen.add(resp.status)
+        if resp.status == 422:
+            assert answer["error"]["field"], answer
+            assert await case(client, case_id) == before, body
+    assert seen == {200, 422}  # both kinds were tried
