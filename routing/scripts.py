@@ -152,6 +152,13 @@ class Scripts:
         """Store an operator's chat message and publish it on `channel`: `{position}`."""
         return await self._run("chat_reply", now_ms, case_id, actor, text, channel)
 
+    async def chat_message(
+        self, now_ms: int, message: str, entry: str, session: str, per_minute: int
+    ) -> dict[str, Any]:
+        """intake's step after counting the message in the session's minute: intake's result
+        and `position`; `rate_limited` over `per_minute` (nothing stored)."""
+        return await self._run("chat_message", now_ms, message, entry, session, per_minute)
+
     async def chat_delivered(self, now_ms: int, case_id: int, position: int) -> dict[str, Any]:
         return await self._run("chat_delivered", now_ms, case_id, position)
 

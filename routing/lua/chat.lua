@@ -47,3 +47,17 @@ register('chat_identity', function(args)
   add(args[2], 'em', K.email_index, args[4])
   return ok({contact = args[2]})
 end)
+
+-- chat_message(now, intake payload, entry, session token, messages per minute): a visitor's
+-- message counted against the session's minute and stored in one step, one write (one fsync
+-- with appendfsync always) instead of two; over the limit nothing is stored. Answers intake's
+-- result and the timeline position of the message, which the visitor's echo frame carries.
+register('chat_message', function(args)
+  local key = K.chat_rate(args[4], math.floor(NOW / 60000))
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, 120) end
+  if count > tonumber(args[5]) then return fail('rate_limited') end
+  local result = cjson.decode(INTAKE.run(args))
+  result.position = redis.call('LLEN', K.timeline(result.case_id)) - 1
+  return cjson.encode(result)
+end)
