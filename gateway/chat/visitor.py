@@ -80,7 +80,7 @@ class Visitor:
         for frame in await replay(self.runtime, session.case_id, since):
             await self.send(frame)
             if frame["from"] == "operator":
-                await self.runtime.scripts.chat_delivered(_now(), session.case_id, frame["id"])
+                self.hub.sent(session.case_id, frame["id"])
 
     async def _status(self, session: Session, *, force: bool = False) -> None:
         online = await sessions.online(self.runtime, session.case_id)

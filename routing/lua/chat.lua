@@ -19,18 +19,23 @@ register('chat_reply', function(args)
   return ok({position = position, id = id})
 end)
 
--- chat_delivered(now, case id, timeline position): an outgoing message reached the visitor.
-register('chat_delivered', function(args)
-  local key = K.timeline(args[2])
-  local raw = redis.call('LINDEX', key, args[3])
-  if not raw then return ok({marked = false}) end
+local function mark_sent(cid, position)
+  local key = K.timeline(cid)
+  local raw = redis.call('LINDEX', key, position)
+  if not raw then return 0 end
   local entry = cjson.decode(raw)
-  if entry.k ~= 'message' or entry.d ~= 'out' or entry[ENTRY.delivery] == 'sent' then
-    return ok({marked = false})
-  end
+  if entry.k ~= 'message' or entry.d ~= 'out' or entry[ENTRY.delivery] == 'sent' then return 0 end
   entry[ENTRY.delivery] = 'sent'
-  redis.call('LSET', key, args[3], cjson.encode(entry))
-  return ok({marked = true})
+  redis.call('LSET', key, position, cjson.encode(entry))
+  return 1
+end
+
+-- chat_delivered(now, case id, timeline position, case id, position...): outgoing messages
+-- that reached their visitors, as many as piled up: one step, one fsync for all.
+register('chat_delivered', function(args)
+  local marked = 0
+  for i = 2, #args - 1, 2 do marked = marked + mark_sent(args[i], args[i + 1]) end
+  return ok({marked = marked})
 end)
 
 -- chat_identity(now, contact id, phone, email): what a visitor tells later (the offline
