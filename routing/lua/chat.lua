@@ -62,7 +62,8 @@ register('chat_message', function(args)
   local count = redis.call('INCR', key)
   if count == 1 then redis.call('EXPIRE', key, 120) end
   if count > tonumber(args[5]) then return fail('rate_limited') end
-  local result = cjson.decode(INTAKE.run(args))
+  local result = cjson.decode(FUNCTIONS.intake(args))
+  if result.error then return cjson.encode(result) end
   result.position = redis.call('LLEN', K.timeline(result.case_id)) - 1
   return cjson.encode(result)
 end)

@@ -188,8 +188,7 @@ local function store(contact)
 end
 
 -- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
--- INTAKE.run is also the second half of chat.lua's chat_message.
-function INTAKE.run(args)
+register('intake', function(args)
   A, m, acked = args, cjson.decode(args[2]), false
   local dkey = false
   if m.did ~= '' then
@@ -210,8 +209,7 @@ function INTAKE.run(args)
   contact = contact or ''
   if dkey then redis.call('SET', dkey, cid .. ' ' .. contact, 'EX', m.ttl) end
   return answer(cid, contact)
-end
-register('intake', INTAKE.run)
+end)
 
 -- The contact, thread and case of a message without dedupe or entry: (case id, contact id).
 function INTAKE.thread(args)
