@@ -270,8 +270,11 @@ def report(baseline: dict[str, float], chat: dict[str, float], args: Any) -> Non
         ("reply POST -> visitor frame", "reply"),
     ):
         ratio = chat[key] / baseline["p99"]
-        median = chat[f"{key}_p50"] * ms
-        print(f"  {name:<36}{chat[key] * ms:7.2f} ms (p50 {median:.2f}) = {ratio:.2f}x the echo")
+        median = chat[f"{key}_p50"]
+        print(
+            f"  {name:<36}{chat[key] * ms:7.2f} ms = {ratio:.2f}x the echo"
+            f" (p50 {median * ms:.2f} ms = {median / baseline['p50']:.2f}x the echo's p50)"
+        )
     print(f"  RSS per idle socket: gateway {kib(chat['rss'])}, bare echo {kib(baseline['rss'])}")
 
 
