@@ -166,3 +166,18 @@ class Intake:
                 ],
             }
         )
+
+    async def submit_chat(
+        self, config: Config, msg: InboundMessage, session: str, per_minute: int
+    ) -> tuple[IntakeResult, int]:
+        """A visitor's chat message (never with attachments: no thread hop for blobs), counted
+        against `per_minute` of chat `session` in the same step: the result and the message's
+        timeline position. Over the limit nothing is stored (RoutingRefused `rate_limited`)."""
+        now_ms = self._clock.now_ms()
+        payload = self._payload(config, msg, decide(config.routing, msg), now_ms)
+        entry = fastjson.dumps(_entry(msg))
+        found = await self._scripts.chat_message(now_ms, payload, entry, session, per_minute)
+        result = IntakeResult(
+            found["case_id"], found["contact_id"], found["assignee"], found["status"]
+        )
+        return result, int(found["position"])

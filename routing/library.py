@@ -139,7 +139,9 @@ def _quoted(text: str) -> str:
 
 
 _REGISTER = [
+    "local FUNCTIONS = {}  -- each body by name: one step may run another's (chat_message, intake)",
     "local function register(name, callback, flags)",
+    "  FUNCTIONS[name] = callback",
     "  redis.register_function{function_name = NAME .. '_' .. name, flags = flags or {},",
     "    callback = function(keys, args) begin(keys, args) return callback(args) end}",
     "end",

@@ -152,8 +152,17 @@ class Scripts:
         """Store an operator's chat message and publish it on `channel`: `{position}`."""
         return await self._run("chat_reply", now_ms, case_id, actor, text, channel)
 
-    async def chat_delivered(self, now_ms: int, case_id: int, position: int) -> dict[str, Any]:
-        return await self._run("chat_delivered", now_ms, case_id, position)
+    async def chat_message(
+        self, now_ms: int, message: str, entry: str, session: str, per_minute: int
+    ) -> dict[str, Any]:
+        """intake's step after counting the message in the session's minute: intake's result
+        and `position`; `rate_limited` over `per_minute` (nothing stored)."""
+        return await self._run("chat_message", now_ms, message, entry, session, per_minute)
+
+    async def chat_delivered(self, now_ms: int, sent: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        """Mark the (case id, timeline position) messages `sent`: `{marked}`, how many were not."""
+        pairs = [value for mark in sent for value in mark]
+        return await self._run("chat_delivered", now_ms, *pairs)
 
     async def chat_identity(
         self, now_ms: int, contact_id: str, phone: str, email: str
