@@ -9,11 +9,11 @@ from typing import Any
 
 from routing import timeline
 
-STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
+STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved", "classifying", "returned")
 SLA_CLOCKS = (("rd", "reaction"), ("sd", "resolution"))  # due field -> name in `breached`
 # The case hash fields `case_json` reads, the status first (the screen pop reads only these).
 CASE_FIELDS = ("st", "ch", "sv", "ty", "pr", "sj", "as", "of", "oe", "ca", "aa", "ra", "rd", "sd",
-               "rc", "fl", "sx", "pt", "sc")  # fmt: skip
+               "rc", "fl", "sx", "pt", "sc", "th", "su", "pd", "cf", "cb")  # fmt: skip
 
 
 def text(value: Any) -> str:
@@ -117,6 +117,11 @@ def case_json(
         "sla": _sla(f),
         "related_case": integer(f.get("rc")),
         "flags": [flag for flag in f.get("fl", "").split(",") if flag],
+        "theme": f.get("th") or None,
+        "subtheme": f.get("su") or None,
+        "product": f.get("pd") or None,
+        "fields": _json_object(f.get("cf") or "{}") or {},
+        "created_by": f.get("cb") or f.get("ch"),  # an operator id, or the channel
     }
 
 

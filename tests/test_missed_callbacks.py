@@ -79,3 +79,19 @@ async def case_of(gateway: TestClient, caller: str) -> int:
     assert found.status == 200, await found.text()
     [only] = (await found.json())["open_cases"]
     return int(only["id"])
+
+
+async def test_a_missed_call_on_an_operators_manual_case_keeps_who_created_it(
+    gateway: TestClient,
+) -> None:
+    caller = "+79167779999"
+    body = {"contact": {"phone": caller}, "text": "call me about the invoice"}
+    created = await gateway.post("/api/cases", json=body, headers=ANNA)
+    assert created.status == 201, await created.text()
+    case_id = (await created.json())["id"]
+    for event in ("ringing", "missed"):
+        answer = await phone_event(gateway, **call("man-1", event, caller))
+        assert answer["case_id"] == case_id
+    found = await case(gateway, case_id)
+    [entry] = callbacks_of(found)
+    assert (entry["callback"], found["created_by"]) == ("public", "anna")

@@ -1,4 +1,4 @@
--- Scheduled callbacks. Case hash fields: cb kind (private|public), cu due ms, cn attempts
+-- Scheduled callbacks. Case hash fields: ck kind (private|public), cu due ms, cn attempts
 -- logged so far, co the operator of a private one. While one is due the case is `waiting`
 -- with reason (pn) `callback` and sits in K.callbacks, scored by when to look at it again.
 local RECHECK_MS = 5000  -- a private callback's operator is looked at again this often
@@ -12,7 +12,7 @@ end
 local function wait_for(cid, op, kind, due, note)
   local n = num(redis.call('HGET', K.case(cid), 'cn'))
   set_status(cid, 'waiting')
-  redis.call('HSET', K.case(cid), 'ps', NOW, 'pn', 'callback', 'cb', kind, 'cu', due, 'co', op)
+  redis.call('HSET', K.case(cid), 'ps', NOW, 'pn', 'callback', 'ck', kind, 'cu', due, 'co', op)
   redis.call('HDEL', K.case(cid), 'pu')
   redis.call('ZADD', K.callbacks, due, cid)
   entry(cid, kind, due, n + 1, note ~= '' and {x = note} or nil)
@@ -41,7 +41,7 @@ local function deliver(cid, f, op, kind)
     redis.call('HDEL', K.case(cid), 'as')
     route(cid)
   end
-  redis.call('HSET', K.case(cid), 'cb', kind)
+  redis.call('HSET', K.case(cid), 'ck', kind)
   local to = redis.call('HGET', K.case(cid), 'as')
   entry(cid, kind, num(f.cu), attempt, {to = to or 'queue'})
   if to then event(to, 'callback_due', cid, {'callback', kind, 'due', f.cu, 'attempt', attempt}) end
@@ -53,7 +53,7 @@ end
 -- sweeper's look at a due callback. The resolution clock restarts with the due times given.
 register('callback_due', function(args)
   local cid = args[2]
-  local v = redis.call('HMGET', K.case(cid), 'st', 'pn', 'cb', 'cu', 'cn', 'co', 'as', 'ch',
+  local v = redis.call('HMGET', K.case(cid), 'st', 'pn', 'ck', 'cu', 'cn', 'co', 'as', 'ch',
     'sv', 'ps')
   local f = {st = v[1], pn = v[2], cb = v[3], cu = v[4], cn = v[5], co = v[6], as = v[7]}
   if f.st ~= 'waiting' or f.pn ~= 'callback' then
@@ -76,7 +76,7 @@ register('callback_due', function(args)
 end)
 
 local function finish(cid, flag)
-  redis.call('HDEL', K.case(cid), 'cb', 'cu', 'cn', 'co')
+  redis.call('HDEL', K.case(cid), 'ck', 'cu', 'cn', 'co')
   if flag then
     local fl = redis.call('HGET', K.case(cid), 'fl') or ''
     redis.call('HSET', K.case(cid), 'fl', fl == '' and flag or fl .. ',' .. flag)
@@ -86,7 +86,7 @@ end
 -- callback_attempt(now, case id, actor, reached '1'|'0', note, retry due ms, max attempts)
 register('callback_attempt', function(args)
   local cid, actor = args[2], args[3]
-  local v = redis.call('HMGET', K.case(cid), 'st', 'as', 'cb', 'cu', 'cn')
+  local v = redis.call('HMGET', K.case(cid), 'st', 'as', 'ck', 'cu', 'cn')
   if not v[1] then return fail('case_not_found') end
   if not v[3] then return fail('no_callback') end
   if v[1] ~= 'in_progress' then return fail('not_in_progress') end
@@ -110,10 +110,10 @@ end)
 -- Returns the status (nil when the case is resolved: nothing to call back for) and, when this
 -- made the callback, its entry's index in the timeline.
 function CALLBACKS.missed(cid)
-  local f = redis.call('HMGET', K.case(cid), 'st', 'cb', 'as')
+  local f = redis.call('HMGET', K.case(cid), 'st', 'ck', 'as')
   if f[1] == 'resolved' or not f[1] then return nil end
   if f[2] then return f[1] end
-  redis.call('HSET', K.case(cid), 'cb', 'public', 'cu', NOW)
+  redis.call('HSET', K.case(cid), 'ck', 'public', 'cu', NOW)
   entry(cid, 'public', NOW, 1, nil)
   local index = redis.call('LLEN', K.timeline(cid)) - 1
   if f[1] == 'waiting' then
@@ -129,9 +129,9 @@ end
 -- nobody has tried yet goes, its entry kept as `cancelled`. One already handed to the sweeper
 -- (the case was waiting) stays: it is being routed.
 function CALLBACKS.cancel_missed(cid, index)
-  local f = redis.call('HMGET', K.case(cid), 'st', 'cb', 'cn', 'pn')
+  local f = redis.call('HMGET', K.case(cid), 'st', 'ck', 'cn', 'pn')
   if f[2] ~= 'public' or f[3] or (f[1] == 'waiting' and f[4] == 'callback') then return end
-  redis.call('HDEL', K.case(cid), 'cb', 'cu')
+  redis.call('HDEL', K.case(cid), 'ck', 'cu')
   local stored = cjson.decode(redis.call('LINDEX', K.timeline(cid), index))
   stored.cancelled = true
   redis.call('LSET', K.timeline(cid), index, cjson.encode(stored))
