@@ -206,6 +206,24 @@ class Scripts:
         """The out message and its outbox entry; `channels`: those a sender can deliver."""
         return await self._run("reply", now_ms, case_id, actor, text, ",".join(channels))
 
+    async def move(
+        self, now_ms: int, case_id: int, actor: str, entry: str, to_case: int
+    ) -> dict[str, Any]:
+        """The entry and its notes moved to `to_case`: `{entry, to_case}` (lua/move.lua)."""
+        return await self._run("move", now_ms, case_id, actor, entry, to_case)
+
+    async def entry_note(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str
+    ) -> dict[str, Any]:
+        """A note on one entry: `{id, entry}` (the stored note)."""
+        return await self._run("entry_note", now_ms, case_id, author, entry, text)
+
+    async def note_edit(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str
+    ) -> dict[str, Any]:
+        """The author's note with a new text: `{id, entry}`."""
+        return await self._run("note_edit", now_ms, case_id, author, entry, text)
+
 
 def _lacks_functions(error: ResponseError) -> bool:
     """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""

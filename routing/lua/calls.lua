@@ -117,6 +117,7 @@ local function call_entry()
   local f = redis.call('HMGET', call, 'op', 'an', 'dur', 'rec', 'ea', 'd', 'f', 't', 'tid')
   local entry = {at = tonumber(f[5]), k = 'call', call_id = e.call, d = f[6], f = f[7], t = f[8]}
   entry[ENTRY.id] = f[9]
+  entry.provider = e.prov  -- names the call hash when the entry is moved (move.lua)
   if f[1] then entry.o = f[1] end
   if f[3] then entry.duration = tonumber(f[3]) end
   if f[4] then entry.recording_url = f[4] end
