@@ -40,6 +40,15 @@ class IntakeResult:
     ack: bool = False
 
 
+@dataclass(frozen=True)
+class ManualCase:
+    """A case an operator opens (POST /api/cases): who made it, and the seconds within which an
+    open case of the contact in the same service makes it a `duplicate_case` (0: never)."""
+
+    created_by: str
+    merge_within: float = 0.0
+
+
 def _entry(msg: InboundMessage) -> dict[str, Any]:
     """The stored entry; the Lua step adds its id and time (and attachments)."""
     # may continue a case of another channel; else the channel is implied
@@ -74,6 +83,12 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
     return [blobs.put(attachment.data) for attachment in attachments]
 
 
+def _manual_payload(manual: ManualCase | None) -> dict[str, Any]:
+    if manual is None:
+        return {}
+    return {"cb": manual.created_by, "merge": int(manual.merge_within * 1000)}
+
+
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
     if mail is None:
         return {}
@@ -94,14 +109,19 @@ class Intake:
         self._clock = clock or Clock()
 
     async def submit(
-        self, config: Config, msg: InboundMessage, decision: Decision | None = None
+        self,
+        config: Config,
+        msg: InboundMessage,
+        decision: Decision | None = None,
+        manual: ManualCase | None = None,
     ) -> IntakeResult:
-        """Store `msg` once; `decision` overrides the rules (manual cases)."""
+        """Store `msg` once; `decision` overrides the rules (manual cases). A `manual` case that
+        duplicates an open one raises RoutingRefused `duplicate_case` (details: `case_id`)."""
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
         digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
-        payload = self._payload(config, msg, decision, now_ms, digests)
+        payload = self._payload(config, msg, decision, now_ms, digests, manual)
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
@@ -129,6 +149,7 @@ class Intake:
         decision: Decision,
         now_ms: int,
         digests: Sequence[str] = (),
+        manual: ManualCase | None = None,
     ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
         return fastjson.dumps(
@@ -150,6 +171,7 @@ class Intake:
                 "reopen": int(config.reopen_within * 1000),
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
+                **_manual_payload(manual),
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)

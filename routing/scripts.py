@@ -68,7 +68,7 @@ class Scripts:
             raise type(error)(located) from error
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
-            raise RoutingRefused(result["error"])
+            raise RoutingRefused(result["error"], result)
         return result
 
     async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...]) -> Any:

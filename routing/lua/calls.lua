@@ -81,7 +81,7 @@ local function take(cid, op, reason)
   redis.call('HSETNX', K.case(cid), 'aa', NOW)
   timeline(cid, {k = 'status', s = 'in_progress', by = op})
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
-    redis.call('HSETNX', K.contact(f[5]), 'ow', op)
+    if redis.call('HSETNX', K.contact(f[5]), 'ow', op) == 1 then index_owner(f[5], nil, op) end
   end
   refresh_pools(op)
   if holder and holder ~= op then drain(holder) end
