@@ -67,13 +67,13 @@ async def test_duplicate_within_the_window_then_force_other_service_and_later(
     status, forced = await create(client, {"phone": f"+7916{n}"}, force=True)
     assert status == 201 and forced["id"] != first["id"]
     status, billing = await create(client, {"phone": f"+7916{n}"}, service="billing")
-    assert status == 201
+    assert (status, billing["service"]) == (201, "billing")
     clock.advance(59 * 60)
     status, body = await create(client, {"phone": f"+7916{n}"})
     assert (status, body["error"]["case_id"]) == (409, forced["id"])  # the newest open one
     clock.advance(2 * 60)
     status, later = await create(client, {"phone": f"+7916{n}"})
-    assert status == 201
+    assert status == 201 and later["id"] > billing["id"]
     status, body = await create(client, {"phone": f"+7916{n}"}, force="yes")
     assert (status, body["error"]["field"]) == (422, "force")
 
