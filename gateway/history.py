@@ -24,6 +24,7 @@ COLUMNS = (
 CSV_HEADER = (*COLUMNS, "attachments", "details")
 # A cell a spreadsheet would run as a formula (CSV injection) gets a leading apostrophe; a
 # phone number (+7 916 ...) or a negative number is data, not a formula.
+_RISKY = frozenset("=@\t\r+-")
 _FORMULA = re.compile(r"[=@\t\r]|[+-](?![\d ()\-.]*$)")
 
 
@@ -87,4 +88,6 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return "'" + shown if _FORMULA.match(shown) else shown
+    if shown[:1] in _RISKY and _FORMULA.match(shown):
+        return "'" + shown
+    return shown
