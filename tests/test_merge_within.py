@@ -26,9 +26,9 @@ async def started(
     aiohttp_client: Any, write_config: Callable[[str], Config], redis_url: str, keys: Keys
 ) -> tuple[TestClient, SettableClock]:
     text = SAMPLE.read_text(encoding="utf-8")
-    old = 'reopen_within = "7d"'
+    old = 'merge_within = "0s"'  # the sample's: off
     assert old in text
-    config = write_config(text.replace(old, old + '\nmerge_within = "1h"', 1))
+    config = write_config(text.replace(old, 'merge_within = "1h"', 1))
     assert config.merge_within == 3600
     clock = SettableClock(START)
     client: TestClient = await aiohttp_client(build_app(config, redis_url, keys, clock=clock))
