@@ -127,7 +127,7 @@ class Store:
         return self.keys.sla_breached if sla == "breached" else self.keys.sla_risk
 
     def _index(self, flt: CaseFilter) -> str | None:
-        """The smallest index the filter names, walked newest first; None: every id."""
+        """The index walked newest first (likely the smallest one named); None: every id."""
         if flt.contact:
             return self.keys.contact_cases(flt.contact)
         if flt.created_by:

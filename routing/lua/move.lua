@@ -4,20 +4,22 @@
 local MOVABLE = {message = true, call = true, note = true}
 local PENDING = {queued = true, sending = true, retrying = true}
 
--- The case's stored entries whose `key` is the string `value`, as {list index, entry}. The
--- plain-text search skips decoding every entry of a long timeline.
-local function entries_with(cid, key, value)
-  local found = {}
-  local needle = '"' .. key .. '":"' .. value .. '"'
+-- The entry `eid` of the case as {list index, entry}, and the notes made on it (same shape),
+-- in one pass. The plain-text search skips decoding every entry of a long timeline.
+local function find(cid, eid)
+  local hit, notes = nil, {}
+  local own, on = '"' .. ENTRY.id .. '":"' .. eid .. '"', '"on":"' .. eid .. '"'
   for i, raw in ipairs(redis.call('LRANGE', K.timeline(cid), 0, -1)) do
-    if string.find(raw, needle, 1, true) then
+    if string.find(raw, own, 1, true) or string.find(raw, on, 1, true) then
       local ok, entry = pcall(cjson.decode, raw)
-      if ok and type(entry) == 'table' and entry[key] == value then
-        table.insert(found, {i - 1, entry})
+      if ok and type(entry) == 'table' and entry[ENTRY.id] == eid then
+        hit = {i - 1, entry}
+      elseif ok and type(entry) == 'table' and entry.on == eid then
+        table.insert(notes, {i - 1, entry})
       end
     end
   end
-  return found
+  return hit, notes
 end
 
 -- Why the entry cannot move now, or nil. Work still to be done on it (a reply being sent,
@@ -84,12 +86,11 @@ register('move', function(args)
   local cid, actor, eid, to = args[2], args[3], args[4], args[5]
   local refused, target_assignee = move_checks(cid, actor, to)
   if refused then return fail(refused) end
-  local hit = entries_with(cid, ENTRY.id, eid)[1]
+  local hit, notes = find(cid, eid)
   if not hit then return fail('entry_not_found') end
   refused = unmovable(cid, hit[2])
   if refused then return fail(refused) end
   local by = actor ~= '' and actor or 'admin'
-  local notes = entries_with(cid, 'on', eid)
   local new = transplant(cid, to, hit[2])
   leave_mark(cid, hit[1], to, eid, by)
   for _, note in ipairs(notes) do
@@ -109,7 +110,7 @@ end)
 register('entry_note', function(args)
   local cid, author, eid = args[2], args[3], args[4]
   if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
-  if not entries_with(cid, ENTRY.id, eid)[1] then return fail('entry_not_found') end
+  if not find(cid, eid) then return fail('entry_not_found') end
   local id = timeline(cid, {kind = 'note', text = args[5], operator = author, on = eid})
   local assignee = redis.call('HGET', K.case(cid), 'as')
   if assignee and assignee ~= author then
@@ -122,7 +123,7 @@ end)
 register('note_edit', function(args)
   local cid, author, eid = args[2], args[3], args[4]
   if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
-  local hit = entries_with(cid, ENTRY.id, eid)[1]
+  local hit = find(cid, eid)
   if not hit then return fail('entry_not_found') end
   local entry = hit[2]
   if entry[ENTRY.kind] ~= 'note' then return fail('not_a_note') end
