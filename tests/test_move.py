@@ -85,7 +85,7 @@ async def test_a_message_with_an_attachment_moves_to_the_contacts_other_case(
     left = await timeline(gateway, source)
     assert not [e for e in left if e.get("text") == "the contract, signed"]
     mark = [e for e in left if e["kind"] == "moved"]
-    assert [(m["to_case"], m["entry"], m["by"]) for m in mark] == [(target, message["id"], "anna")]
+    assert [(m["to_case"], m["id"], m["by"]) for m in mark] == [(target, message["id"], "anna")]
     arrived = await entry_with(gateway, target, kind="message", text="the contract, signed")
     assert arrived["id"] == body["entry"] and arrived["at"] == message["at"]
     came = await entry_with(gateway, target, kind="moved")

@@ -1,30 +1,49 @@
 -- Moving activities between cases and notes on single entries (SPEC section 7).
--- A moved entry's place in the source list is taken by a `moved` entry (LSET, never LREM):
--- calls (`ti`) and chat deliveries (`position`) address timeline entries by list index.
+-- A moved entry's place in the source list is taken by a `moved` entry with its id (LSET, never
+-- LREM): calls (`ti`) and chat deliveries (`position`) address timeline entries by list index.
 local MOVABLE = {message = true, call = true, note = true}
 local PENDING = {queued = true, sending = true, retrying = true}
 
--- The entry `eid` of the case as {list index, entry}, and the notes made on it (same shape),
--- in one pass. The plain-text search skips decoding every entry of a long timeline.
+local function entry_at(key, index)
+  local ok, entry = pcall(cjson.decode, redis.call('LINDEX', key, index) or '')
+  if ok and type(entry) == 'table' then return tonumber(entry[ENTRY.id]) or -1, entry end
+  return -1, nil
+end
+
+-- The entry `eid` of the case as {list index, entry}, or nil. Ids grow along the list (each is
+-- taken as its entry is pushed; rewrites in place keep it), so it is found by bisection: a
+-- few reads, not the whole timeline.
 local function find(cid, eid)
-  local hit, notes = nil, {}
-  local own, on = '"' .. ENTRY.id .. '":"' .. eid .. '"', '"on":"' .. eid .. '"'
-  for i, raw in ipairs(redis.call('LRANGE', K.timeline(cid), 0, -1)) do
-    if string.find(raw, own, 1, true) or string.find(raw, on, 1, true) then
+  local key, want = K.timeline(cid), tonumber(eid)
+  local low, high = 0, redis.call('LLEN', key) - 1
+  while low <= high do
+    local mid = math.floor((low + high) / 2)
+    local id, entry = entry_at(key, mid)
+    if id == want then return {mid, entry} end
+    if id < want then low = mid + 1 else high = mid - 1 end
+  end
+  return nil
+end
+
+-- The notes made on entry `eid` at list index `index`: all come after it. A plain-text search
+-- first, so that the entries are not all decoded.
+local function notes_on(cid, eid, index)
+  local found, needle = {}, '"on":"' .. eid .. '"'
+  for i, raw in ipairs(redis.call('LRANGE', K.timeline(cid), index + 1, -1)) do
+    if string.find(raw, needle, 1, true) then
       local ok, entry = pcall(cjson.decode, raw)
-      if ok and type(entry) == 'table' and entry[ENTRY.id] == eid then
-        hit = {i - 1, entry}
-      elseif ok and type(entry) == 'table' and entry.on == eid then
-        table.insert(notes, {i - 1, entry})
+      if ok and type(entry) == 'table' and entry.on == eid then
+        table.insert(found, {index + i, entry})
       end
     end
   end
-  return hit, notes
+  return found
 end
 
 -- Why the entry cannot move now, or nil. Work still to be done on it (a reply being sent,
 -- media being fetched) names the case and entry it was queued for.
 local function unmovable(cid, entry)
+  if entry[ENTRY.kind] == 'moved' and entry.to_case then return 'entry_not_found' end  -- gone
   if not MOVABLE[entry[ENTRY.kind]] then return 'entry_not_movable' end
   if entry.on then return 'entry_not_movable' end  -- a note on an entry moves with that entry
   if entry.media then return 'media_pending' end
@@ -62,11 +81,11 @@ local function transplant(cid, to, entry)
   return entry[ENTRY.id]
 end
 
--- The source keeps a `moved` entry in the moved one's place, with an id of its own.
+-- The source keeps a `moved` entry in the moved one's place, with its id (ids keep growing
+-- along the list: `find`).
 local function leave_mark(cid, index, to, old, by)
-  local mark = {[ENTRY.kind] = 'moved', to_case = tonumber(to), entry = old, by = by}
-  mark[ENTRY.id] = tostring(redis.call('HINCRBY', K.case(cid), 'ne', 1))
-  mark[ENTRY.at] = NOW
+  local mark = {[ENTRY.kind] = 'moved', to_case = tonumber(to), by = by}
+  mark[ENTRY.id], mark[ENTRY.at] = old, NOW
   redis.call('LSET', K.timeline(cid), index, cjson.encode(mark))
 end
 
@@ -86,11 +105,12 @@ register('move', function(args)
   local cid, actor, eid, to = args[2], args[3], args[4], args[5]
   local refused, target_assignee = move_checks(cid, actor, to)
   if refused then return fail(refused) end
-  local hit, notes = find(cid, eid)
+  local hit = find(cid, eid)
   if not hit then return fail('entry_not_found') end
   refused = unmovable(cid, hit[2])
   if refused then return fail(refused) end
   local by = actor ~= '' and actor or 'admin'
+  local notes = notes_on(cid, eid, hit[1])
   local new = transplant(cid, to, hit[2])
   leave_mark(cid, hit[1], to, eid, by)
   for _, note in ipairs(notes) do
