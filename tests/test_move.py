@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.config import Config
 from tests.conftest import ADMIN, GatewayFactory, signed_sms
+from tests.phone_calls import phone_event
 
 ANNA = {"Authorization": "Bearer sample-token-anna"}
 BORIS = {"Authorization": "Bearer sample-token-boris"}
@@ -201,3 +202,49 @@ async def test_notes_on_an_entry_are_edited_by_their_author_and_follow_it(
     followed = await entry_with(gateway, target, kind="note", on=body["entry"])
     assert followed["text"] == "скан договора"
     assert not [e for e in await timeline(gateway, source) if e["kind"] == "note"]
+
+
+async def test_a_moved_calls_later_events_update_it_in_its_new_case(gateway: TestClient) -> None:
+    await available(gateway, "anna")
+    caller = "+7916" + str(uuid.uuid4().int)[:7]
+
+    def event(name: str, n: int = 0, **more: Any) -> dict[str, Any]:
+        return {"id": f"mv-{name}-{n}", "event": name, "call_id": "mv-call", "from": caller,
+                "to": "+74950000010", **more}  # fmt: skip
+
+    source = (await phone_event(gateway, **event("ringing")))["case_id"]
+    await phone_event(gateway, **event("answered", operator="anna"))
+    await phone_event(gateway, **event("ended", duration=30))
+    manual = {"contact": {"phone": caller}, "text": "follow-up", "service": "billing"}
+    resp = await gateway.post("/api/cases", json=manual, headers=ADMIN)
+    target = (await resp.json())["id"]
+    call = await entry_with(gateway, source, kind="call")
+    status, body = await move(gateway, source, call["id"], target, ADMIN)
+    assert status == 200, body
+
+    recording = "https://pbx.example.com/rec/mv.mp3"
+    await phone_event(gateway, **event("ended", 1, duration=30, recording_url=recording))
+    moved = await entry_with(gateway, target, kind="call")
+    assert (moved["id"], moved["recording_url"]) == (body["entry"], recording)
+    assert not [e for e in await timeline(gateway, source) if e["kind"] == "call"]
+    assert await entry_with(gateway, source, kind="moved", id=call["id"], to_case=target)
+
+
+async def test_entries_are_found_wherever_they_are_after_moves(gateway: TestClient) -> None:
+    source, target, _ = await two_cases(gateway, attach=False)
+    for n in range(40):
+        await gateway.post(f"/api/cases/{source}/note", json={"text": f"n{n}"}, headers=ANNA)
+    notes = [e for e in await timeline(gateway, source) if e["kind"] == "note"]
+    for picked in (notes[0], notes[-1], notes[20], notes[21], notes[5]):
+        status, body = await move(gateway, source, picked["id"], target)
+        assert status == 200, body
+    moved = {n["id"] for n in (notes[0], notes[-1], notes[20], notes[21], notes[5])}
+    for note in notes:  # every entry left is still found, every moved one is gone
+        resp = await gateway.post(
+            f"/api/cases/{source}/timeline/{note['id']}/note", json={"text": "ok"}, headers=ANNA
+        )
+        assert resp.status == 201, note
+        status, body = await move(gateway, source, note["id"], target)
+        assert status == (404 if note["id"] in moved else 200), (note, body)
+    texts = [e["text"] for e in await timeline(gateway, target) if e["kind"] == "note"]
+    assert sorted(t for t in texts if t != "ok") == sorted(n["text"] for n in notes)
