@@ -2,7 +2,7 @@
 
 Each edge maps the classes to its own replies in one place (HTTP: gateway/http/errors.py).
 
-IntakeError                    code, message, field, details
+IntakeError                    code, message, field, extra
 ├── BadRequest                 malformed body
 ├── Unauthorized               missing/bad credentials or signature
 ├── Forbidden                  not yours
@@ -18,7 +18,6 @@ IntakeError                    code, message, field, details
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 
@@ -31,13 +30,13 @@ class IntakeError(Exception):
         *,
         code: str | None = None,
         field: str | None = None,
-        details: Mapping[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.field = field
-        self.details = dict(details or {})  # more members of the error object (`case_id`)
+        self.extra = extra or {}  # more keys of the error body (`fields`, `case_id`)
 
 
 class BadRequest(IntakeError):

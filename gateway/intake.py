@@ -42,8 +42,9 @@ class IntakeResult:
 
 @dataclass(frozen=True)
 class ManualCase:
-    """A case an operator opens (POST /api/cases): who made it, and the seconds within which an
-    open case of the contact in the same service makes it a `duplicate_case` (0: never)."""
+    """A case opened through POST /api/cases: the operator who made it ("" for the admin), and
+    the seconds within which an open case of the contact in that service makes it a
+    `duplicate_case` (0: never)."""
 
     created_by: str
     merge_within: float = 0.0
@@ -86,7 +87,10 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
 def _manual_payload(manual: ManualCase | None) -> dict[str, Any]:
     if manual is None:
         return {}
-    return {"cb": manual.created_by, "merge": int(manual.merge_within * 1000)}
+    found: dict[str, Any] = {"merge": int(manual.merge_within * 1000)}
+    if manual.created_by:  # the admin's cases show their channel
+        found["cb"] = manual.created_by
+    return found
 
 
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
@@ -152,6 +156,9 @@ class Intake:
         manual: ManualCase | None = None,
     ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
+        service = config.routing.services.get(decision.service)
+        if service and service.workflow.triage:
+            dues = {}  # a triage service's cases get their clocks when classified
         return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",

@@ -30,7 +30,7 @@ class CaseFilter:
     assignee: str | None = None
     contact: str | None = None
     sla: str | None = None  # "breached" or "at_risk": open cases in that SLA index
-    created_by: str | None = None  # an operator id, "admin" or a channel
+    created_by: str | None = None  # an operator id (manual cases) or a channel
     owner: str | None = None  # the operator who owns the case's contact
     priority: int | None = None
 

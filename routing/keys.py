@@ -50,7 +50,7 @@
                                    state change never rewrites a timeline list element
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
     {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
-    {p}by:<creator>       zset     case ids created by an operator ("admin") or a channel
+    {p}by:<creator>       zset     case ids created by an operator (manual) or a channel
                                    (score = id): the "I created" folder
     {p}own:<op>           zset     case ids of the contacts the operator owns (score = id),
                                    moved with the contact when its owner changes

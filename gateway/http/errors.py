@@ -56,9 +56,10 @@ def status_of(error: IntakeError) -> int:
 
 
 def error_body(error: IntakeError) -> dict[str, dict[str, Any]]:
-    body: dict[str, Any] = {**error.details, "code": error.code, "message": error.message}
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.field is not None:
         body["field"] = error.field
+    body.update(error.extra)
     return {"error": body}
 
 

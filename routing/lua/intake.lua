@@ -182,7 +182,7 @@ local function store(contact)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
     if op then event(op, 'message', cid) end
-  else
+  elseif not (m.cb and wf_hold(cid, m.cb)) then
     route(cid)
   end
   sla_arm(cid)

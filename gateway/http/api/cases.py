@@ -150,7 +150,7 @@ def _manual(runtime: Runtime, who: Actor, body: dict[str, Any]) -> ManualCase:
     if not isinstance(force, bool):
         raise InvalidField("'force' must be true or false.", field="force")
     merge_within = 0.0 if force else runtime.config.merge_within
-    return ManualCase(created_by=who.operator or "admin", merge_within=merge_within)
+    return ManualCase(created_by=who.operator or "", merge_within=merge_within)
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -168,7 +168,7 @@ async def create_case(request: web.Request) -> web.Response:
             "The contact has an open case in this service opened within [cases].merge_within;"
             ' send "force": true to open another.',
             code="duplicate_case",
-            details={"case_id": error.answer.get("case_id")},
+            extra={"case_id": error.detail.get("case_id")},
         ) from None
     return web.json_response(await runtime.store.case(result.case_id), status=201)
 
