@@ -12,6 +12,9 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
 from gateway.config import Config
+from gateway.http.app import build_app
+from gateway.runtime.clock import SettableClock
+from routing.keys import Keys
 from tests.conftest import ADMIN, GatewayFactory, signed_sms
 from tests.phone_calls import phone_event
 
@@ -248,3 +251,32 @@ async def test_entries_are_found_wherever_they_are_after_moves(gateway: TestClie
         assert status == (404 if note["id"] in moved else 200), (note, body)
     texts = [e["text"] for e in await timeline(gateway, target) if e["kind"] == "note"]
     assert sorted(t for t in texts if t != "ok") == sorted(n["text"] for n in notes)
+
+
+async def test_after_resolve_only_the_edit_window_lets_operators_note_or_move(
+    aiohttp_client: Any, config: Config, redis_url: str, keys: Keys
+) -> None:
+    clock = SettableClock(1_780_000_000_000)
+    client: TestClient = await aiohttp_client(build_app(config, redis_url, keys, clock=clock))
+    source, target, _ = await two_cases(client, attach=False)
+    message = await entry_with(client, source, kind="message")
+    resp = await client.post(f"/api/cases/{source}/resolve", headers=ANNA)
+    assert resp.status == 200, await resp.text()
+    note_url = f"/api/cases/{source}/timeline/{message['id']}/note"
+
+    clock.advance(4 * 60 + 59)
+    resp = await client.post(note_url, json={"text": "in time"}, headers=ANNA)
+    assert resp.status == 201, await resp.text()
+    note = await resp.json()
+    clock.advance(2)  # 5 min 1 s after resolve
+    resp = await client.post(note_url, json={"text": "late"}, headers=ANNA)
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "edit_window_closed")
+    edit = f"/api/cases/{source}/timeline/{note['id']}"
+    resp = await client.patch(edit, json={"text": "late edit"}, headers=ANNA)
+    assert (resp.status, (await resp.json())["error"]["code"]) == (409, "edit_window_closed")
+    status, body = await move(client, target, "1", source)  # into the resolved case: too
+    assert (status, body["error"]["code"]) == (409, "edit_window_closed")
+    resp = await client.post(note_url, json={"text": "the admin may"}, headers=ADMIN)
+    assert resp.status == 201
+    status, body = await move(client, source, message["id"], target, ADMIN)
+    assert status == 200, body

@@ -99,12 +99,15 @@ local function move_checks(cid, actor, to)
   return nil, dst[2]
 end
 
--- move(now, case id, actor ('' for the admin), entry id, target case id): the entry, and the
--- notes made on it, leave the case for the target in this one step.
+-- move(now, case id, actor ('' for the admin), entry id, target case id, edit window ms): the
+-- entry, and the notes made on it, leave the case for the target in this one step.
 register('move', function(args)
   local cid, actor, eid, to = args[2], args[3], args[4], args[5]
   local refused, target_assignee = move_checks(cid, actor, to)
   if refused then return fail(refused) end
+  if wf_window_closed(cid, actor, args[6]) or wf_window_closed(to, actor, args[6]) then
+    return fail('edit_window_closed')
+  end
   local hit = find(cid, eid)
   if not hit then return fail('entry_not_found') end
   refused = unmovable(cid, hit[2])
@@ -126,10 +129,17 @@ register('move', function(args)
   return cjson.encode({entry = new, to_case = tonumber(to)})
 end)
 
--- entry_note(now, case id, author, entry id, text): a note on one entry of the case.
+-- After resolve only the admin (args[7] = '1'), or an operator within the edit window (args[6]
+-- ms), may note or edit: what `note` allows (outbox.lua).
+local function closed(args)
+  return wf_window_closed(args[2], args[7] == '1' and '' or args[3], args[6])
+end
+
+-- entry_note(now, case id, author, entry id, text, edit window ms, admin): a note on one entry.
 register('entry_note', function(args)
   local cid, author, eid = args[2], args[3], args[4]
   if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
+  if closed(args) then return fail('edit_window_closed') end
   if not find(cid, eid) then return fail('entry_not_found') end
   local id = timeline(cid, {kind = 'note', text = args[5], operator = author, on = eid})
   local assignee = redis.call('HGET', K.case(cid), 'as')
@@ -139,10 +149,12 @@ register('entry_note', function(args)
   return cjson.encode({entry = redis.call('LINDEX', K.timeline(cid), -1), id = id})
 end)
 
--- note_edit(now, case id, author, entry id, text): only the note's author; `edited_at` kept.
+-- note_edit(now, case id, author, entry id, text, edit window ms, admin): only the note's
+-- author; `edited_at` kept.
 register('note_edit', function(args)
   local cid, author, eid = args[2], args[3], args[4]
   if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
+  if closed(args) then return fail('edit_window_closed') end
   local hit = find(cid, eid)
   if not hit then return fail('entry_not_found') end
   local entry = hit[2]

@@ -71,8 +71,11 @@ async def move(request: web.Request) -> web.Response:
     if to_case == case_id:
         raise InvalidField("'to_case' must be another case.", field="to_case")
     acting = "" if who.admin else str(who.operator)
+    window = int(runtime.config.edit_window * 1000)
     try:
-        moved = await runtime.scripts.move(runtime.clock.now_ms(), case_id, acting, entry, to_case)
+        moved = await runtime.scripts.move(
+            runtime.clock.now_ms(), case_id, acting, entry, to_case, window
+        )
     except RoutingRefused as error:
         raise _refused(error) from None
     return web.json_response({"case_id": case_id, **moved})
@@ -83,8 +86,9 @@ async def _note_step(request: web.Request, name: str, status: int) -> web.Respon
     case_id, entry = case_id_of(request), entry_of(request)
     text = _text(await json_body(request))
     step = runtime.scripts.entry_note if name == "note" else runtime.scripts.note_edit
+    window = (int(runtime.config.edit_window * 1000), who.admin)
     try:
-        found = await step(runtime.clock.now_ms(), case_id, _author(who), entry, text)
+        found = await step(runtime.clock.now_ms(), case_id, _author(who), entry, text, window)
     except RoutingRefused as error:
         raise _refused(error) from None
     return web.json_response(entry_json(case_id, found["entry"], ""), status=status)
