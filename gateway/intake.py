@@ -40,6 +40,16 @@ class IntakeResult:
     ack: bool = False
 
 
+@dataclass(frozen=True)
+class ManualCase:
+    """A case opened through POST /api/cases: the operator who made it ("" for the admin), and
+    the seconds within which an open case of the contact in that service makes it a
+    `duplicate_case` (0: never)."""
+
+    created_by: str
+    merge_within: float = 0.0
+
+
 def _entry(msg: InboundMessage) -> dict[str, Any]:
     """The stored entry; the Lua step adds its id and time (and attachments)."""
     # may continue a case of another channel; else the channel is implied
@@ -74,6 +84,15 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
     return [blobs.put(attachment.data) for attachment in attachments]
 
 
+def _manual_payload(manual: ManualCase | None) -> dict[str, Any]:
+    if manual is None:
+        return {}
+    found: dict[str, Any] = {"merge": int(manual.merge_within * 1000)}
+    if manual.created_by:  # the admin's cases show their channel
+        found["cb"] = manual.created_by
+    return found
+
+
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
     if mail is None:
         return {}
@@ -98,10 +117,10 @@ class Intake:
         config: Config,
         msg: InboundMessage,
         decision: Decision | None = None,
-        created_by: str = "",
+        manual: ManualCase | None = None,
     ) -> IntakeResult:
-        """Store `msg` once; `decision` overrides the rules and `created_by` names the operator
-        (manual cases)."""
+        """Store `msg` once; `decision` overrides the rules (manual cases). A `manual` case that
+        duplicates an open one raises RoutingRefused `duplicate_case` (details: `case_id`)."""
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
@@ -110,7 +129,7 @@ class Intake:
             if msg.attachments
             else []
         )  # a thread hand-off costs more than most messages' whole parse
-        payload = self._payload(config, msg, decision, now_ms, digests, created_by)
+        payload = self._payload(config, msg, decision, now_ms, digests, manual)
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
@@ -138,7 +157,7 @@ class Intake:
         decision: Decision,
         now_ms: int,
         digests: Sequence[str] = (),
-        created_by: str = "",
+        manual: ManualCase | None = None,
     ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
         service = config.routing.services.get(decision.service)
@@ -161,9 +180,9 @@ class Intake:
                 "subject": msg.subject,
                 "due": dues,
                 "reopen": int(config.reopen_within * 1000),
-                **({"cb": created_by} if created_by else {}),
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
+                **_manual_payload(manual),
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)

@@ -161,7 +161,7 @@ def entry_json(
     for name, value in named.items():
         if name == "attachments" and isinstance(value, list):
             entry[name] = [attachment_json(case_id, a) for a in value if isinstance(a, dict)]
-        elif name in ("received_at", "due"):
+        elif name in ("received_at", "due", "edited_at"):
             entry[name] = rfc3339(value)
         else:
             entry[name] = value

@@ -50,6 +50,10 @@
                                    state change never rewrites a timeline list element
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
     {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
+    {p}by:<creator>       zset     case ids created by an operator (manual) or a channel
+                                   (score = id): the "I created" folder
+    {p}own:<op>           zset     case ids of the contacts the operator owns (score = id),
+                                   moved with the contact when its owner changes
     {p}pm:<scope>:<id>    string   "<case>:<entry>" of an SMS sent with that provider message
                                    id (scope: the case's provider), for delivery status callbacks
                                    (TTL: routing/lua/outbox.lua PROVIDER_INDEX_TTL)
@@ -122,6 +126,8 @@ PER_ID = {
     "deliveries": "dlv:{}",
     "participants": "cpt:{}",
     "ack_count": "ack:{}",
+    "created_cases": "by:{}",
+    "owned_cases": "own:{}",
     "provider_message": "pm:{}:{}",
 }
 
@@ -293,6 +299,12 @@ class Keys:
 
     def ack_count(self, address: str) -> str:
         return self._per_id("ack_count", address)
+
+    def created_cases(self, creator: str) -> str:
+        return self._per_id("created_cases", creator)
+
+    def owned_cases(self, operator_id: str) -> str:
+        return self._per_id("owned_cases", operator_id)
 
     def provider_message(self, scope: str, message_id: str) -> str:
         return self._per_id("provider_message", scope, message_id)

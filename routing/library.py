@@ -35,6 +35,7 @@ FILES = (
     "outbox.lua",
     "media.lua",
     "workflow.lua",
+    "move.lua",
 )
 # their locals are seen by every later file; the others are wrapped in do/end
 SHARED = ("lib.lua", "slalib.lua", "wflib.lua")

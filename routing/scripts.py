@@ -23,6 +23,7 @@ from routing.keys import Keys
 from routing.library import Library, build
 
 LIBRARY = build()
+Window = tuple[int, bool]  # the edit window in ms, and whether the admin acts (no window)
 NOT_FOUND = "Function not found"
 UNSUPPORTED = "the Redis server has no Lua functions: the gateway needs Redis >= 7 or Valkey >= 8"
 
@@ -239,6 +240,27 @@ class Scripts:
     ) -> dict[str, Any]:
         """The out message and its outbox entry; `channels`: those a sender can deliver."""
         return await self._run("reply", now_ms, case_id, actor, text, ",".join(channels))
+
+    async def move(
+        self, now_ms: int, case_id: int, actor: str, entry: str, to_case: int, window_ms: int
+    ) -> dict[str, Any]:
+        """The entry and its notes moved to `to_case`: `{entry, to_case}` (lua/move.lua);
+        `window_ms`: how long after resolve an operator may still move from or to a case."""
+        return await self._run("move", now_ms, case_id, actor, entry, to_case, window_ms)
+
+    async def entry_note(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str, window: Window
+    ) -> dict[str, Any]:
+        """A note on one entry: `{id, entry}` (the stored note)."""
+        args = (case_id, author, entry, text, window[0], int(window[1]))
+        return await self._run("entry_note", now_ms, *args)
+
+    async def note_edit(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str, window: Window
+    ) -> dict[str, Any]:
+        """The author's note with a new text: `{id, entry}`."""
+        args = (case_id, author, entry, text, window[0], int(window[1]))
+        return await self._run("note_edit", now_ms, *args)
 
 
 def _lacks_functions(error: ResponseError) -> bool:

@@ -46,7 +46,9 @@ action('accept', function()
   timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
   sla_arm(cid)
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
-    redis.call('HSETNX', K.contact(c[5]), 'ow', assignee)
+    if redis.call('HSETNX', K.contact(c[5]), 'ow', assignee) == 1 then
+      index_owner(c[5], nil, assignee)
+    end
   end
   return cjson.encode({status = 'in_progress'})
 end)

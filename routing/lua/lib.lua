@@ -216,3 +216,18 @@ local function drain(op)
     assign(cid, op)
   end
 end
+
+-- The folders' indexes (routing/keys.py): the cases each creator made, and the cases of the
+-- contacts each operator owns, kept by the steps that create cases and change owners.
+local function index_new_case(cid, contact, creator)
+  redis.call('ZADD', K.created_cases(creator), cid, cid)
+  local owner = redis.call('HGET', K.contact(contact), 'ow')
+  if owner then redis.call('ZADD', K.owned_cases(owner), cid, cid) end
+end
+
+local function index_owner(contact, old, new)
+  for _, cid in ipairs(redis.call('ZRANGE', K.contact_cases(contact), 0, -1)) do
+    if old then redis.call('ZREM', K.owned_cases(old), cid) end
+    if new then redis.call('ZADD', K.owned_cases(new), cid, cid) end
+  end
+end
