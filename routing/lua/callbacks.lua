@@ -133,6 +133,7 @@ function CALLBACKS.cancel_missed(cid, index)
   if f[2] ~= 'public' or f[3] or (f[1] == 'waiting' and f[4] == 'callback') then return end
   redis.call('HDEL', K.case(cid), 'ck', 'cu')
   local stored = cjson.decode(redis.call('LINDEX', K.timeline(cid), index))
+  if stored[ENTRY.kind] ~= 'callback' then return end  -- moved away: a mark holds its place
   stored.cancelled = true
   redis.call('LSET', K.timeline(cid), index, cjson.encode(stored))
 end
