@@ -50,6 +50,8 @@
                                    state change never rewrites a timeline list element
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
     {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
+    {p}rl:<scope>:<who>   string   rate limit of a client address or operator in a scope: its
+                                   GCRA arrival time in ms (routing/lua/limits.lua; TTL)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -119,6 +121,7 @@ PER_ID = {
     "deliveries": "dlv:{}",
     "participants": "cpt:{}",
     "ack_count": "ack:{}",
+    "rate": "rl:{}:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -292,3 +295,6 @@ class Keys:
 
     def ack_count(self, address: str) -> str:
         return self._per_id("ack_count", address)
+
+    def rate(self, scope: str, who: str) -> str:
+        return self._per_id("rate", scope, who)

@@ -33,6 +33,7 @@ FILES = (
     "callbacks.lua",
     "outbox.lua",
     "media.lua",
+    "limits.lua",
 )
 SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
 # wrapped in do/end

@@ -206,6 +206,11 @@ class Scripts:
         """The out message and its outbox entry; `channels`: those a sender can deliver."""
         return await self._run("reply", now_ms, case_id, actor, text, ",".join(channels))
 
+    async def rate_limit(self, scope: str, who: str, per_minute: int) -> dict[str, Any]:
+        """One request of `who` in `scope` counted: `{allowed, retry_after_ms}` (limits.lua;
+        the server's clock, so the `now` passed is only the calling convention's)."""
+        return await self._run("rate_limit", 0, scope, who, per_minute)
+
 
 def _lacks_functions(error: ResponseError) -> bool:
     """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""

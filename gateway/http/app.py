@@ -23,6 +23,7 @@ from gateway.http.api import actions, callbacks, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
+from gateway.http.limits import limit_middleware
 from gateway.imap.poller import add_pollers
 from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
@@ -79,7 +80,8 @@ def build_app(
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
     is the time of intake, actions and timers (tests set it); `queue`: the RQ queue the outbox
     feeder fills (tests give each their own)."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
+    middlewares = [error_middleware, auth_middleware, limit_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(
