@@ -4,6 +4,7 @@ own registries; a job that keeps failing lands in the failed registry, shows in
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,7 +13,10 @@ from typing import Any
 import pytest
 import redis
 from aiohttp.test_utils import TestClient
+from flask.testing import FlaskClient
 from rq import Queue
+from rq_dashboard.cli import make_flask_app
+from rq_dashboard.web import setup_rq_connection
 
 from gateway.config import Config
 from gateway.http.app import build_app
@@ -26,6 +30,7 @@ from tests.test_twilio_media import ACCOUNT, PHOTO, TOKEN, mms, only_case_messag
 from worker.jobs import context
 
 ANNA = {"Authorization": "Bearer sample-token-anna"}
+SID = "ME" + "7" * 32  # the MMS media of the failing job
 
 
 @pytest.fixture
@@ -81,19 +86,26 @@ async def test_a_reply_job_is_named_described_and_finishes_in_rqs_registries(
     assert await rq_metric(gateway, queue_name, "finished") == 1
 
 
-async def test_a_failing_job_lands_in_the_failed_registry_and_the_admin_retry_runs_it(
+async def failed_media_job(
     gateway: TestClient, twilio_media: TwilioMedia, sync_redis: redis.Redis, queue_name: str
 ) -> None:
-    sid = "ME" + "7" * 32
-    twilio_media.files = {sid: PHOTO}
+    """An MMS whose media host answers 500 (it lacks the file) until the job's RQ retries are
+    spent: the fetch job ends in the failed registry."""
+    twilio_media.files = {SID: PHOTO}
     params = mms(twilio_media, "MM" + uuid.uuid4().hex) | {"NumMedia": "1"}
-    twilio_media.files = {}  # the media host answers 500 until it has the file
+    twilio_media.files = {}
     assert (await gateway.post(TARGET, **twilio_post(params))).status == 200
     await queued(sync_redis, queue_name)
     run_jobs(sync_redis, queue_name)
     for _ in range(3):  # RQ's retries, each one due at once
         assert len(due_retries(sync_redis, queue_name)) == 1
         run_jobs(sync_redis, queue_name)
+
+
+async def test_a_failing_job_lands_in_the_failed_registry_and_the_admin_retry_runs_it(
+    gateway: TestClient, twilio_media: TwilioMedia, sync_redis: redis.Redis, queue_name: str
+) -> None:
+    await failed_media_job(gateway, twilio_media, sync_redis, queue_name)
     found = await jobs_of(gateway, queue_name)
     assert (found["queued"], found["scheduled"], found["failed"]) == (0, 0, 1)
     [failed] = found["failed_jobs"]
@@ -105,7 +117,7 @@ async def test_a_failing_job_lands_in_the_failed_registry_and_the_admin_retry_ru
 
     path = f"/api/admin/queues/{queue_name}/failed/{failed['id']}/retry"
     assert (await gateway.post(path, headers=ANNA)).status == 403
-    twilio_media.files = {sid: PHOTO}  # the host has it now
+    twilio_media.files = {SID: PHOTO}  # the host has it now
     retried = await gateway.post(path, headers=ADMIN)
     assert retried.status == 200, await retried.text()
     assert await retried.json() == {"queue": queue_name, "job_id": failed["id"], "status": "queued"}
@@ -123,3 +135,32 @@ async def test_a_failing_job_lands_in_the_failed_registry_and_the_admin_retry_ru
     assert other.status == 404 and (await other.json())["error"]["code"] == "queue_not_found"
     odd = await gateway.post(f"/api/admin/queues/{queue_name}/failed/a.b/retry", headers=ADMIN)
     assert odd.status == 404
+
+
+def dashboard(redis_url: str) -> FlaskClient:
+    """rq-dashboard's own Flask app on the test's Valkey, as `rq-dashboard --redis-url` runs it."""
+    app = make_flask_app(None, None, None, "")
+    app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url
+    with app.app_context():
+        setup_rq_connection(app)
+    return app.test_client()
+
+
+async def test_rq_dashboard_lists_the_failed_job_with_its_meta_and_requeues_it(
+    gateway: TestClient, twilio_media: TwilioMedia, sync_redis: redis.Redis, queue_name: str,
+    redis_url: str,
+) -> None:  # fmt: skip
+    await failed_media_job(gateway, twilio_media, sync_redis, queue_name)
+    board = dashboard(redis_url)
+    listed = board.get(f"/0/data/jobs/{queue_name}/failed/10/asc/1.json").get_json()
+    [job] = listed["jobs"]
+    assert job["description"].startswith("fetch media: case ") and "Deferred" in job["exc_info"]
+    shown = board.get(f"/0/data/job/{job['id']}.json").get_json()
+    assert shown["status"] == "failed" and shown["origin"] == queue_name
+    assert json.loads(shown["metadata"])["entry_id"]
+    twilio_media.files = {SID: PHOTO}
+    assert board.post(f"/job/{job['id']}/requeue").get_json() == {"status": "OK"}
+    run_jobs(sync_redis, queue_name)
+    entry = await only_case_message(gateway)
+    assert [a["size"] for a in entry["attachments"]] == [len(PHOTO[0])]
+    assert (await jobs_of(gateway, queue_name))["failed"] == 0
