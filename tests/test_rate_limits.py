@@ -12,12 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
+from channels.errors import ConfigError
 from channels.signature import sign
 from gateway.config import Config
 from gateway.limits.address import client_address
-from gateway.limits.settings import _networks
+from gateway.limits.settings import networks
 from routing.keys import Keys
 from tests.chat_client import ORIGIN, frame, visit
 from tests.conftest import SAMPLE, GatewayFactory, signed_sms
@@ -156,9 +158,19 @@ async def test_chat_hellos_over_the_limit_get_an_error_frame(
 
 
 def test_client_address_believes_only_trusted_hops() -> None:
-    proxies = _networks("10.0.0.0/8")
+    proxies = networks("10.0.0.0/8")
     assert client_address("10.0.0.5", "1.2.3.4, 10.0.0.9", proxies) == "1.2.3.4"
     assert client_address("10.0.0.5", "6.6.6.6, 1.2.3.4", proxies) == "1.2.3.4"
     assert client_address("8.8.8.8", "1.2.3.4", proxies) == "8.8.8.8"
     assert client_address("10.0.0.5", "", proxies) == "10.0.0.5"
     assert client_address("10.0.0.5", "1.2.3.4", ()) == "10.0.0.5"
+
+
+def test_bad_limits_are_named_by_their_dotted_key(write_config: Callable[[str], Config]) -> None:
+    text = limits_text(api=-1, proxies='["10.0.0.0/8", "not-an-address"]')
+    with pytest.raises(ConfigError) as raised:
+        write_config(text.replace("forms_per_minute = 0", 'forms_per_minute = "many"'))
+    problems = "\n".join(raised.value.problems)
+    assert "limits.api_per_minute: must be at least 0, got -1" in problems
+    assert "limits.forms_per_minute: expected an integer, got" in problems
+    assert "limits.trusted_proxies[1]: expected an address or network" in problems

@@ -14,7 +14,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
-def _networks(*texts: str) -> tuple[Network, ...]:
+def networks(*texts: str) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(text, strict=False) for text in texts)
 
 
@@ -24,7 +24,7 @@ class LimitSettings:
     forms_per_minute: int = 30  # per source address, submissions to /forms/
     chat_hellos_per_minute: int = 30  # per source address, `hello` frames on /chat/ws
     api_per_minute: int = 1200  # per operator (or the admin), every /api/ route together
-    exempt: tuple[Network, ...] = field(default_factory=lambda: _networks(*LOOPBACK))
+    exempt: tuple[Network, ...] = field(default_factory=lambda: networks(*LOOPBACK))
     trusted_proxies: tuple[Network, ...] = ()
 
 
@@ -46,7 +46,7 @@ def read(table: Table) -> LimitSettings:
 
 def _read_networks(table: Table, name: str, default: tuple[str, ...]) -> tuple[Network, ...]:
     if not table.has(name):
-        return _networks(*default)
+        return networks(*default)
     found = []
     for index, text in enumerate(table.strings(name)):
         try:
