@@ -22,6 +22,7 @@ from routing.keys import FIXED, OUTBOX_GROUP, PER_ID
 FILES = (
     "lib.lua",
     "slalib.lua",
+    "wflib.lua",
     "intake.lua",
     "sync.lua",
     "actions.lua",
@@ -33,10 +34,11 @@ FILES = (
     "callbacks.lua",
     "outbox.lua",
     "media.lua",
+    "workflow.lua",
     "limits.lua",
 )
-SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
-# wrapped in do/end
+# their locals are seen by every later file; the others are wrapped in do/end
+SHARED = ("lib.lua", "slalib.lua", "wflib.lua")
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")
 

@@ -68,7 +68,7 @@ class Scripts:
             raise type(error)(located) from error
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
-            raise RoutingRefused(result["error"])
+            raise RoutingRefused(result["error"], result)
         return result
 
     async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...]) -> Any:
@@ -197,8 +197,27 @@ class Scripts:
     async def callback_missed(self, now_ms: int, case_id: int) -> dict[str, Any]:
         return await self._run("callback_missed", now_ms, case_id)
 
-    async def note(self, now_ms: int, case_id: int, author: str, text: str) -> dict[str, Any]:
-        return await self._run("note", now_ms, case_id, author, text)
+    async def note(
+        self, now_ms: int, case_id: int, author: str, text: str, window_ms: int, admin: bool
+    ) -> dict[str, Any]:
+        """`window_ms`: how long after resolve an operator may still add one."""
+        return await self._run("note", now_ms, case_id, author, text, window_ms, int(admin))
+
+    async def wf_patch(
+        self, now_ms: int, case_id: int, actor: str, changes: str, catalogue: str, context: str
+    ) -> dict[str, Any]:
+        """routing/lua/workflow.lua: JSON arguments as gateway/workflow.py builds them."""
+        return await self._run("wf_patch", now_ms, case_id, actor, changes, catalogue, context)
+
+    async def wf_classify(
+        self, now_ms: int, case_id: int, actor: str, changes: str, catalogue: str, context: str
+    ) -> dict[str, Any]:
+        return await self._run("wf_classify", now_ms, case_id, actor, changes, catalogue, context)
+
+    async def wf_reopen(
+        self, now_ms: int, case_id: int, actor: str, catalogue: str, window_ms: int, due: str
+    ) -> dict[str, Any]:
+        return await self._run("wf_reopen", now_ms, case_id, actor, catalogue, window_ms, due)
 
     async def reply(
         self, now_ms: int, case_id: int, actor: str, text: str, channels: Sequence[str]

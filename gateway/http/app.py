@@ -19,7 +19,7 @@ from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
 from gateway.http import admin, console, hooks, jobs, metrics, phone_hooks
-from gateway.http.api import actions, callbacks, cases, operators
+from gateway.http.api import actions, callbacks, cases, operators, workflow
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
@@ -115,6 +115,7 @@ def build_app(
     actions.add_routes(app)
     operators.add_routes(app)
     callbacks.add_routes(app)
+    workflow.add_routes(app)
     admin.add_routes(app)
     jobs.add_routes(app, redis_url, queue)
     metrics.add_routes(app)
