@@ -3,6 +3,7 @@ over it, 429 `rate_limited` with Retry-After before the request is verified or s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -93,6 +94,27 @@ def test_the_boundary_is_exact_under_three_acceptor_processes(
     assert int(stored.get(Keys().case_seq) or 0) == limit  # the refused ones stored nothing
     stored.close()
     assert gateway.stop() == 0
+
+
+async def test_the_boundary_is_exact_across_three_apps_taking_turns(
+    make_gateway: GatewayFactory, write_config: Callable[[str], Config]
+) -> None:
+    """The same without the kernel's choice: three apps (each its own Redis client) share one
+    Valkey, the requests go to them in turn, all at once."""
+    limit, extra = 9, 5
+    config = write_config(limits_text(webhooks=limit))
+    apps = [await make_gateway(config) for _ in range(3)]
+
+    async def post(index: int) -> Any:
+        sms = {"id": f"turn-{index}", "from": "+79160000002", "to": "+74950000000", "text": "x"}
+        return await apps[index % 3].post("/hooks/sms", **signed_sms(sms))
+
+    first = [await post(index) for index in range(3)]  # one through each app
+    rest = await asyncio.gather(*(post(index) for index in range(3, limit + extra)))
+    answers = [*first, *rest]
+    assert [answer.status for answer in first] == [200, 200, 200]
+    assert Counter(answer.status for answer in answers) == {200: limit, 429: extra}
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in answers if a.status == 429)
 
 
 async def test_forms_count_per_client_and_x_forwarded_for_only_from_trusted_proxies(
