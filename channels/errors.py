@@ -13,6 +13,7 @@ IntakeError                    code, message, field, extra
 ├── UnsupportedMedia
 ├── InvalidField               a field is missing or wrong
 │   └── ConfigError            config.toml problems, one line each
+├── RateLimited                over a rate limit: retry after `retry_after` s (gateway/limits/)
 └── StorageUnavailable         Redis unreachable: retry after `retry_after` seconds
 """
 

@@ -25,6 +25,8 @@ from channels.settings import Problems, Secret, Table, read_toml
 from channels.sms.settings import SmsSettings
 from channels.twilio_settings import TwilioSettings
 from channels.webform.settings import WebformSettings
+from gateway.limits import settings as limit_settings
+from gateway.limits.settings import LimitSettings
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -69,6 +71,7 @@ class Config:
     blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
     edit_window: float = 300.0  # [cases]: seconds after resolve an operator may still edit
     merge_within: float = 0.0  # [cases]: a manual case duplicating an open one this new: 409
+    limits: LimitSettings = field(default_factory=LimitSettings)  # [limits]
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -155,6 +158,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         blobs_dir=_storage(root.table("storage")),
         edit_window=edit_window,
         merge_within=merge_within,
+        limits=limit_settings.read(root.table("limits")),
     )
     gateway.close()
     return config

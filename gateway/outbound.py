@@ -24,7 +24,15 @@ from gateway.config import Config
 Sender = Callable[[Config, Delivery], str]
 
 QUEUE = "intake"  # the RQ queue every worker listens on (worker/queues.py)
-JOB = "worker.jobs.outbound.deliver"  # by dotted path: the gateway imports no job code
+# RQ jobs by dotted path of what they do (worker/jobs/__init__.py): the gateway imports no job
+# code, and rq-dashboard lists them by these names.
+JOB = "worker.jobs.send_reply"  # a reply by its case's channel (an entry that names none)
+JOBS = {"email": "worker.jobs.send_email", "sms": "worker.jobs.send_sms"}  # by channel
+MEDIA_JOB = "worker.jobs.fetch_media"
+# RQ's own retries, for a run that raised (Redis away, a worker without the config): a delivery
+# claims its attempt in Lua first, so a rerun never sends twice. Media: a transient refusal.
+DELIVER_RETRIES = (10, 60, 300)  # seconds
+MEDIA_RETRIES = (30, 120, 600)
 
 
 def job_id(prefix: str, case_id: int | str, entry_id: str, attempt: int = 1) -> str:

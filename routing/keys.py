@@ -57,6 +57,8 @@
     {p}pm:<scope>:<id>    string   "<case>:<entry>" of an SMS sent with that provider message
                                    id (scope: the case's provider), for delivery status callbacks
                                    (TTL: routing/lua/outbox.lua PROVIDER_INDEX_TTL)
+    {p}rl:<scope>:<who>   string   rate limit of a client address or operator in a scope: its
+                                   GCRA arrival time in ms (routing/lua/limits.lua; TTL)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -129,6 +131,7 @@ PER_ID = {
     "created_cases": "by:{}",
     "owned_cases": "own:{}",
     "provider_message": "pm:{}:{}",
+    "rate": "rl:{}:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -308,3 +311,6 @@ class Keys:
 
     def provider_message(self, scope: str, message_id: str) -> str:
         return self._per_id("provider_message", scope, message_id)
+
+    def rate(self, scope: str, who: str) -> str:
+        return self._per_id("rate", scope, who)

@@ -36,6 +36,7 @@ FILES = (
     "media.lua",
     "workflow.lua",
     "move.lua",
+    "limits.lua",
 )
 # their locals are seen by every later file; the others are wrapped in do/end
 SHARED = ("lib.lua", "slalib.lua", "wflib.lua")

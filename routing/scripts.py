@@ -262,6 +262,11 @@ class Scripts:
         args = (case_id, author, entry, text, window[0], int(window[1]))
         return await self._run("note_edit", now_ms, *args)
 
+    async def rate_limit(self, scope: str, who: str, per_minute: int) -> dict[str, Any]:
+        """One request of `who` in `scope` counted: `{allowed, retry_after_ms}` (limits.lua;
+        the server's clock, so the `now` passed is only the calling convention's)."""
+        return await self._run("rate_limit", 0, scope, who, per_minute)
+
 
 def _lacks_functions(error: ResponseError) -> bool:
     """Redis < 7 answers "unknown command 'FUNCTION'" (or `FCALL`, 'FCALL_RO', ...)."""

@@ -6,6 +6,7 @@ import pytest
 
 from channels import errors
 from gateway.http.errors import STATUS, error_body, status_of
+from gateway.limits.errors import RateLimited
 from routing.errors import RoutingRefused
 
 EXPECTED = [
@@ -21,6 +22,7 @@ EXPECTED = [
     (errors.InvalidField("x"), 422),
     (errors.ConfigError(["config.toml: gateway.http: missing"]), 422),
     (errors.StorageUnavailable("x"), 503),
+    (RateLimited("x", retry_after=3), 429),
 ]
 
 

@@ -15,7 +15,7 @@ from rq import Queue
 
 from gateway.config import Config
 from gateway.http.app import build_app
-from gateway.runtime.outbox import MEDIA_JOB
+from gateway.outbound import MEDIA_JOB
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE
 from tests.outbound_servers import TwilioMedia, start_twilio_media

@@ -19,6 +19,7 @@ from gateway.chat.hub import HUB
 from gateway.chat.visitor import Visitor
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import config_of
+from gateway.http.limits import source_address
 from routing.errors import RoutingRefused
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
     runtime, hub = request.app[RUNTIME], request.app[HUB]
-    visitor = Visitor(runtime, hub, ws, request.remote or "")
+    visitor = Visitor(runtime, hub, ws, source_address(request))
     hub.open.add(ws)
     try:
         async for msg in ws:

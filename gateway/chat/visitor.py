@@ -17,6 +17,8 @@ from gateway.chat import sessions
 from gateway.chat.deliver import replay
 from gateway.chat.hub import Hub
 from gateway.chat.sessions import Session
+from gateway.limits.address import is_exempt
+from gateway.limits.limiter import charge
 from gateway.runtime.state import Runtime
 from gateway.views import rfc3339
 from routing.errors import RoutingRefused
@@ -49,6 +51,9 @@ class Visitor:
             self.hub.leave(self.session.case_id, self.ws)
 
     async def hello(self, hello: frames.Hello, settings: ChatSettings) -> None:
+        limits = self.runtime.config.limits
+        if not is_exempt(self.address, limits.exempt):  # over it: RateLimited, an error frame
+            await charge(self.runtime.scripts, "chat", self.address, limits.chat_hellos_per_minute)
         if self.session is not None:  # later hellos tell who the visitor is (offline form)
             await self._identify(self.session, hello)
             await self._welcome(self.session)

@@ -16,6 +16,7 @@ from gateway.http.api.actions import now_ms
 from gateway.http.api.cases import json_body
 from gateway.http.app_keys import RUNTIME
 from gateway.http.errors import error_body
+from gateway.http.jobs import summary as jobs_summary
 from gateway.runtime.state import Runtime
 from gateway.views import text
 from routing import sync
@@ -147,6 +148,7 @@ async def queues(request: web.Request) -> web.Response:
     for svc, counts in (await _sla_counts(runtime)).items():
         if svc in found["services"]:
             found["services"][svc].update(counts)
+    found["jobs"] = await jobs_summary(request.app)  # RQ, per queue (gateway/http/jobs.py)
     return web.json_response(found)
 
 

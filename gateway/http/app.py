@@ -18,13 +18,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
-from gateway.http import admin, console, hooks, metrics, phone_hooks, twilio_status
+from gateway.http import admin, console, hooks, jobs, metrics, phone_hooks, twilio_status
 from gateway.http.api import actions, callbacks, cases, operators, workflow
 from gateway.http.api import history as case_history
 from gateway.http.api import timeline as case_timeline
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
+from gateway.http.limits import limit_middleware
 from gateway.imap.poller import add_pollers
 from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
@@ -81,7 +82,8 @@ def build_app(
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
     is the time of intake, actions and timers (tests set it); `queue`: the RQ queue the outbox
     feeder fills (tests give each their own)."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
+    middlewares = [error_middleware, auth_middleware, limit_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(
@@ -120,6 +122,7 @@ def build_app(
     case_timeline.add_routes(app)
     case_history.add_routes(app)
     admin.add_routes(app)
+    jobs.add_routes(app, redis_url, queue)
     metrics.add_routes(app)
     console.add_routes(app)
     chat.add_routes(app)

@@ -34,6 +34,7 @@ from channels.errors import (
     Unauthorized,
     UnsupportedMedia,
 )
+from gateway.limits.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ STATUS: dict[type[IntakeError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMedia: 415,
     InvalidField: 422,  # ConfigError
+    RateLimited: 429,
     StorageUnavailable: 503,
 }
 
@@ -76,7 +78,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def error_response(error: IntakeError) -> web.Response:
     headers = {}
-    if isinstance(error, StorageUnavailable):
+    if isinstance(error, (StorageUnavailable, RateLimited)):
         headers["Retry-After"] = str(error.retry_after)
     return web.json_response(error_body(error), status=status_of(error), headers=headers)
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from channels.message import CHANNELS
 from gateway.config import Config
 from gateway.http.admin import admin_runtime
+from gateway.http.jobs import metric_lines as rq_metric_lines
 from gateway.views import STATUSES, text
 from routing.constants import SLA_BUCKETS
 from routing.keys import Keys
@@ -74,6 +75,7 @@ async def metrics(request: web.Request) -> web.Response:
         *histogram("intake_resolution_seconds", "From creation to resolved.",
                    times, "resolution"),
     ]  # fmt: skip
+    lines += await rq_metric_lines(request.app)
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8")
 
 

@@ -22,13 +22,14 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from aiohttp import web
-from rq import Queue, Retry
+from rq import Queue
 from rq.job import Job
 
 from gateway.http.app_keys import RUNTIME
-from gateway.outbound import JOB, QUEUE, job_id
+from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
+from gateway.runtime.jobs import spec
 from gateway.views import text
 from routing.keys import OUTBOX_GROUP as GROUP
 from routing.keys import Keys
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 STUCK_MS = 60_000  # read by a feeder that died before acknowledging: taken over after this
 BATCH = 100
 BLOCK_MS = 1000
-MEDIA_JOB = "worker.jobs.media.fetch"  # by dotted path, like the delivery job
-MEDIA_RETRIES = (30, 120, 600)  # seconds: the job itself retries nothing
 
 
 class Feeder:
@@ -81,7 +80,7 @@ class Feeder:
     async def _handle(self, stream_id: str, fields: dict[str, str]) -> None:
         case_id, entry = fields.get("case", ""), fields.get("entry", "")
         if case_id and entry:
-            await asyncio.to_thread(self._enqueue, case_id, entry, fields.get("job", "deliver"))
+            await asyncio.to_thread(self._enqueue, case_id, entry, fields, stream_id)
         else:
             log.error("outbox entry %s names no case or entry: %s; dropped", stream_id, fields)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -89,15 +88,15 @@ class Feeder:
             pipe.xdel(self.keys.outbox, stream_id)
             await pipe.execute()
 
-    def _enqueue(self, case_id: str, entry: str, kind: str = "deliver") -> None:
-        path, found = JOB, job_id(self.keys.prefix, case_id, entry)
-        if kind == "media":  # the media of an inbound message, fetched once (worker/jobs/media.py)
-            path, found = MEDIA_JOB, found.replace("deliver-", "media-", 1)
-        if Job.exists(found, connection=self.queue.connection):
+    def _enqueue(self, case_id: str, entry: str, fields: dict[str, str], stream_id: str) -> None:
+        job = spec(self.keys.prefix, case_id, entry, fields, stream_id)
+        if Job.exists(job.job_id, connection=self.queue.connection):
             return  # fed before (a feeder died before its XACK): that job does the work
-        retry = Retry(max=len(MEDIA_RETRIES), interval=list(MEDIA_RETRIES)) if path != JOB else None
-        self.queue.enqueue(path, self.keys.prefix, int(case_id), entry, job_id=found, retry=retry)
-        log.info("enqueued %s of case %s entry %s", kind, case_id, entry)
+        self.queue.enqueue(
+            job.func, self.keys.prefix, int(case_id), entry, job_id=job.job_id,
+            description=job.description, meta=job.meta, retry=job.retry(),
+        )  # fmt: skip
+        log.info("enqueued %s (%s)", job.description, job.job_id)
 
 
 def add_feeder(app: web.Application, redis_url: str, queue: str = QUEUE) -> None:

@@ -52,19 +52,20 @@ end
 -- An `out` message (API names), its delivery `queued` in `{p}dlv:<case>` and its outbox stream
 -- entry, in the caller's step: nothing is recorded without being sent later, and nothing is sent
 -- without being recorded (operators' replies, acknowledgements). Returns the entry id.
--- The outbox stream entry of a job on entry `id` (`job`: 'deliver', or 'media' to fetch).
-local function to_outbox(cid, id, job)
+-- The outbox stream entry of a job on entry `id` (`job`: 'deliver', or 'media' to fetch;
+-- `channel`: a delivery's, which names its RQ job).
+local function to_outbox(cid, id, job, channel)
   if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
     redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
   end
-  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id, 'job', job)
+  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id, 'job', job, 'channel', channel or '')
 end
 
 local function send_out(cid, entry)
   local id = timeline(cid, entry)
   redis.call('HSET', K.deliveries(cid), id,
     cjson.encode({[ENTRY.delivery] = 'queued', [ENTRY.attempts] = 0}))
-  to_outbox(cid, id, 'deliver')
+  to_outbox(cid, id, 'deliver', entry.channel)
   return id
 end
 

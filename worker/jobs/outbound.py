@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from redis import Redis
-from rq import Queue, get_current_job
+from rq import Queue, Retry, get_current_job
+from rq.job import Job
 
 from channels.outbound import Deferred, Delivery, Failed
 from gateway.config import Config
-from gateway.outbound import JOB, SENDERS, job_id
+from gateway.outbound import DELIVER_RETRIES, JOB, SENDERS, job_id
 from routing.keys import Keys
 from worker.jobs import context
 from worker.jobs.calls import call
@@ -46,7 +46,7 @@ def deliver(prefix: str, case_id: int, entry_id: str) -> str:
         outcome, detail = "failed", f"gave up after {claim['attempt']} attempts: {detail}"
     call(connection, keys, "deliver_done", case_id, entry_id, outcome, detail)
     if outcome == "retrying":
-        _again(connection, job.origin, prefix, case_id, entry_id, claim["attempt"])
+        _again(job, prefix, case_id, entry_id, claim["attempt"])
     log.info("case %s entry %s: %s %s", case_id, entry_id, outcome, detail)
     return outcome
 
@@ -66,10 +66,13 @@ def _send(config: Config, channel: str, delivery: Delivery) -> tuple[str, str]:
         return "failed", f"{type(error).__name__}: {error}"
 
 
-def _again(
-    connection: Redis, origin: str, prefix: str, case_id: int, entry_id: str, attempt: int
-) -> None:
+def _again(job: Job, prefix: str, case_id: int, entry_id: str, attempt: int) -> None:
+    """The next attempt: a job of its own (same path, description and meta), scheduled."""
     delay = timedelta(seconds=BACKOFF[attempt - 1])
     next_id = job_id(prefix, case_id, entry_id, attempt + 1)
-    queue = Queue(origin, connection=connection)
-    queue.enqueue_in(delay, JOB, prefix, case_id, entry_id, job_id=next_id)
+    queue = Queue(job.origin, connection=job.connection)
+    retry = Retry(max=len(DELIVER_RETRIES), interval=list(DELIVER_RETRIES))
+    queue.enqueue_in(
+        delay, job.func_name or JOB, prefix, case_id, entry_id, job_id=next_id, retry=retry,
+        description=job.description, meta={**job.meta, "attempt": attempt + 1},
+    )  # fmt: skip

@@ -1,0 +1,64 @@
+"""The RQ side of the admin API: job counts and failed jobs per queue (in GET
+/api/admin/queues and /metrics) and `POST /api/admin/queues/{queue}/failed/{job_id}/retry`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from aiohttp import web
+
+from channels.errors import NotFound
+from gateway import jobs_status
+
+
+@dataclass(frozen=True)
+class RqAdmin:
+    connection: redis.Redis  # RQ is blocking: its calls run in a thread
+    queues: tuple[str, ...]
+
+
+RQ_ADMIN = web.AppKey("rq_admin", RqAdmin)
+
+
+async def summary(app: web.Application) -> dict[str, Any]:
+    rq = app[RQ_ADMIN]
+    return await asyncio.to_thread(jobs_status.summary, rq.connection, rq.queues)
+
+
+async def metric_lines(app: web.Application) -> list[str]:
+    """`intake_rq_jobs{queue,state}`: RQ's registries, the same from every process."""
+    rq = app[RQ_ADMIN]
+    found = {
+        name: await asyncio.to_thread(jobs_status.counts, rq.connection, name) for name in rq.queues
+    }
+    lines = [
+        "# HELP intake_rq_jobs RQ jobs by queue and state (RQ's registries).",
+        "# TYPE intake_rq_jobs gauge",
+    ]
+    for name, states in found.items():
+        lines += [f'intake_rq_jobs{{queue="{name}",state="{s}"}} {n}' for s, n in states.items()]
+    return lines
+
+
+async def retry_failed(request: web.Request) -> web.Response:
+    rq = request.app[RQ_ADMIN]
+    name, job_id = request.match_info["queue"], request.match_info["job_id"]
+    if name not in rq.queues:
+        raise NotFound(f"No RQ queue {name!r} here.", code="queue_not_found")
+    job = await asyncio.to_thread(jobs_status.retry, rq.connection, name, job_id)
+    return web.json_response({"queue": name, "job_id": job.id, "status": "queued"})
+
+
+def add_routes(app: web.Application, redis_url: str, queue: str) -> None:
+    async def client_ctx(app: web.Application) -> AsyncIterator[None]:
+        connection = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        app[RQ_ADMIN] = RqAdmin(connection, (queue,))
+        yield
+        connection.close()
+
+    app.cleanup_ctx.append(client_ctx)
+    app.router.add_post("/api/admin/queues/{queue}/failed/{job_id}/retry", retry_failed)
