@@ -25,6 +25,7 @@ from channels.settings import Problems, Secret, Table, read_toml
 from channels.sms.settings import SmsSettings
 from channels.twilio_settings import TwilioSettings
 from channels.webform.settings import WebformSettings
+from gateway.redis_settings import RedisSettings, read_redis
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -67,6 +68,7 @@ class Config:
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
     secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
     blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
+    redis: RedisSettings = field(default_factory=RedisSettings)  # Sentinel, ACL user, TLS
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -126,7 +128,7 @@ def _build(root: Table, path: str, version: str) -> Config:
     gateway = root.table("gateway")
     region = _region(gateway)
     http = gateway.host_port("http", "127.0.0.1:8080")
-    redis_url, data_dir, durability = _redis(root.table("redis"))
+    redis_url, data_dir, durability, redis = _redis(root.table("redis"))
     subject_tag, reopen_within = _cases(root.table("cases"))
     admin_token = gateway.secret("admin_token")
     routing = routing_settings.read(root, region, admin_token)
@@ -151,6 +153,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         version=version,
         secret_keys=frozenset(root.secret_keys),  # every section has been read by now
         blobs_dir=_storage(root.table("storage")),
+        redis=redis,
     )
     gateway.close()
     return config
@@ -184,7 +187,7 @@ def _processes(gateway: Table) -> int:
     return 1
 
 
-def _redis(table: Table) -> tuple[str, str, str]:
+def _redis(table: Table) -> tuple[str, str, str, RedisSettings]:
     url = table.text("url", "") or ""
     override = table.env.get(REDIS_URL_ENV, "")
     source = f"{REDIS_URL_ENV} " if override else ""
@@ -194,8 +197,9 @@ def _redis(table: Table) -> tuple[str, str, str]:
         table.problem("url", f"{source}expected a redis://, rediss:// or unix:// URL")
     data_dir = table.text("data_dir", "var/redis") or "var/redis"
     durability = table.choice("durability", DURABILITIES) or "always"
+    settings = read_redis(table, url)
     table.close()
-    return url, data_dir, durability
+    return url, data_dir, durability, settings
 
 
 def _storage(table: Table) -> str:

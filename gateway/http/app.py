@@ -7,7 +7,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -28,6 +27,7 @@ from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.clock import Clock
+from gateway.runtime.connection import aclose, async_client
 from gateway.runtime.outbox import add_feeder
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
@@ -82,8 +82,9 @@ def build_app(
     app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(
+        client = async_client(
             redis_url,
+            config.redis,
             socket_timeout=5,
             socket_connect_timeout=2,
             # A pooled connection that a restarted server closed fails once: its command never
@@ -97,7 +98,7 @@ def build_app(
         follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield
         await stop_tasks([follower])
-        await client.aclose()
+        await aclose(client)
 
     app.cleanup_ctx.append(runtime_ctx)
     app.cleanup_ctx.append(singletons_ctx)

