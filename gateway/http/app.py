@@ -62,7 +62,9 @@ async def prepare(runtime: Runtime, config: Config) -> None:
             await runtime.scripts.load()
             await sync.apply(runtime.scripts, config.routing, config.version)
             return
-        except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        except (
+            RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, StorageUnavailable
+        ) as error:  # fmt: skip
             log.warning("Redis is not ready at start (%s); trying again in %.2fs", error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_STARTUP_RETRY)

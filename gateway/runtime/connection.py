@@ -16,11 +16,10 @@ import redis
 import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
-from redis.connection import SSLConnection
-from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
-from redis.utils import SENTINEL
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from gateway.redis_settings import RedisSettings
+from gateway.runtime import redis_fixes as fixes
 
 SENTINEL_TIMEOUT = 2.0  # seconds for a sentinel's answer; a silent one is skipped for the next
 
@@ -29,12 +28,18 @@ def async_client(url: str, settings: RedisSettings, **options: Any) -> aioredis.
     """`url` when given (a flag or INTAKE_REDIS_URL overrides the sentinels), else Sentinel's
     primary; `options` are redis-py's (socket_timeout, retry, ...)."""
     if url or not settings.sentinels:
-        return aioredis.Redis.from_url(url, **_server(settings, url), **options)
+        client = aioredis.Redis.from_url(url, **_server(settings, url), **options)
+        pool = client.connection_pool  # its class follows the URL's scheme
+        pool.connection_class = fixes.CHECKED.get(pool.connection_class, pool.connection_class)
+        return client
     sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
         list(settings.sentinels), sentinel_kwargs=_sentinel(settings), **_server(settings, url)
     )
-    client: aioredis.Redis = sentinel.master_for(settings.service, **options)
-    return client
+    kind = fixes.AsyncSentinelTlsConnection if settings.tls else fixes.AsyncSentinelConnection
+    managed: aioredis.Redis = sentinel.master_for(
+        settings.service, connection_class=kind, **options
+    )
+    return managed
 
 
 def sync_client(url: str, settings: RedisSettings, **options: Any) -> redis.Redis:
@@ -44,36 +49,11 @@ def sync_client(url: str, settings: RedisSettings, **options: Any) -> redis.Redi
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(settings.sentinels), sentinel_kwargs=_sentinel(settings), **_server(settings, url)
     )
-    kind = _SSLConnection if settings.tls else _Connection
+    kind = fixes.SentinelTlsConnection if settings.tls else fixes.SentinelConnection
     client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
         settings.service, connection_class=kind, **options
     )
     return client
-
-
-class _Connection(SentinelManagedConnection):
-    """redis-py's blocking Sentinel connection, but dropped when a read is interrupted, as its
-    plain Connection is: RQ's warm shutdown raises inside a BLMOVE, and a connection pooled with
-    that command still blocked on the server made RQ's last writes wait for its timeout."""
-
-    def read_response(
-        self,
-        disable_decoding: Any = False,
-        *,
-        timeout: float | object = SENTINEL,
-        disconnect_on_error: bool | None = True,
-        push_request: bool | None = False,
-    ) -> Any:
-        return super().read_response(
-            disable_decoding,
-            timeout=timeout,
-            disconnect_on_error=disconnect_on_error,
-            push_request=push_request,
-        )
-
-
-class _SSLConnection(_Connection, SSLConnection):
-    pass
 
 
 async def aclose(client: aioredis.Redis) -> None:
