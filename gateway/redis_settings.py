@@ -6,7 +6,7 @@ Read by gateway/config.py; gateway/runtime/connection.py makes every client from
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from channels.settings import Secret, Table
 
@@ -18,9 +18,9 @@ class RedisSettings:
     sentinels: tuple[tuple[str, int], ...] = ()  # empty: the URL names the server
     service: str = DEFAULT_SERVICE  # the primary's name in `sentinel monitor <service> ...`
     username: str = ""  # an ACL user; empty: `default` (or the URL's)
-    password: Secret = field(default_factory=lambda: Secret(""))
+    password: Secret | None = None
     sentinel_username: str = ""
-    sentinel_password: Secret = field(default_factory=lambda: Secret(""))
+    sentinel_password: Secret | None = None
     tls: bool = False  # Sentinel and the primaries over TLS (a URL says it with rediss://)
     tls_ca_file: str = ""  # empty: the system's trusted CAs
     tls_cert_file: str = ""  # a client certificate, for servers with tls-auth-clients yes
@@ -44,9 +44,9 @@ def read_redis(table: Table, url: str) -> RedisSettings:
         sentinels=sentinels,
         service=service,
         username=table.text("username", "") or "",
-        password=table.secret("password", required=False),
+        password=_secret(table, "password"),
         sentinel_username=table.text("sentinel_username", "") or "",
-        sentinel_password=table.secret("sentinel_password", required=False),
+        sentinel_password=_secret(table, "sentinel_password"),
         tls=tls,
         tls_ca_file=_file(table, "tls_ca_file"),
         tls_cert_file=_file(table, "tls_cert_file"),
@@ -63,6 +63,12 @@ def _sentinel(table: Table, text: str) -> tuple[str, int]:
         table.problem("sentinels", f'expected "host:port" entries, got {text!r}')
         return "", 0
     return host.strip("[]"), int(port)
+
+
+def _secret(table: Table, name: str) -> Secret | None:
+    """None when neither `name` nor `name_env` is given (nothing to hide, nothing to send)."""
+    found = table.secret(name, required=False)
+    return found if found else None
 
 
 def _file(table: Table, name: str) -> str:

@@ -80,7 +80,7 @@ def _server(settings: RedisSettings, url: str) -> dict[str, Any]:
         found = {"ssl": True, **_tls(settings)}
     if settings.username:
         found["username"] = settings.username
-    if settings.password:
+    if settings.password is not None:
         found["password"] = settings.password.reveal()
     return found
 
@@ -94,7 +94,7 @@ def _sentinel(settings: RedisSettings) -> dict[str, Any]:
         found.update(ssl=True, **_tls(settings))
     if settings.sentinel_username:
         found["username"] = settings.sentinel_username
-    if settings.sentinel_password:
+    if settings.sentinel_password is not None:
         found["password"] = settings.sentinel_password.reveal()
     return found
 
