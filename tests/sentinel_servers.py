@@ -33,8 +33,11 @@ sentinel parallel-syncs {service} 1
 class SentinelGroup:
     """`start()` returns once the replicas are in sync and every sentinel knows the others."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str = "", sentinel_password: str = "") -> None:
+        """`password`: the servers' requirepass (and masterauth, and the sentinels' auth-pass);
+        `sentinel_password`: the sentinels' own requirepass."""
         self.directory = directory
+        self.password, self.sentinel_password = password, sentinel_password
         self.ports = [free_port() for _ in range(1 + REPLICAS)]  # the first primary first
         self.sentinel_ports = [free_port() for _ in range(SENTINELS)]
         self.servers: dict[int, subprocess.Popen[bytes]] = {}
@@ -52,7 +55,7 @@ class SentinelGroup:
         for port in self.sentinel_ports:
             conf = self.directory / f"sentinel-{port}.conf"  # rewritten by the sentinel itself
             fields = {"port": port, "dir": self.directory, "service": SERVICE, "primary": primary}
-            conf.write_text(SENTINEL_CONF.format(**fields))
+            conf.write_text(SENTINEL_CONF.format(**fields) + self._sentinel_auth())
             self.sentinels.append(spawn([get_binary_path(), str(conf), "--sentinel"]))
         wait_for(lambda: all(map(self._in_sync, replicas)), 20, "the replicas to sync")
         wait_for(self._sentinels_ready, 30, "every sentinel to know the others and the replicas")
@@ -60,7 +63,7 @@ class SentinelGroup:
     def primary_port(self) -> int:
         """The primary as the first answering sentinel names it."""
         for port in self.sentinel_ports:
-            client = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+            client = self._sentinel(port)
             try:
                 return int(client.sentinel_get_master_addr_by_name(SERVICE)[1])
             except redis.ConnectionError:
@@ -80,7 +83,23 @@ class SentinelGroup:
         for proc in [*self.sentinels, *self.servers.values()]:
             stop_process(proc, "test valkey", 10)
 
+    def _sentinel_auth(self) -> str:
+        lines = [f"sentinel auth-pass {SERVICE} {self.password}"] if self.password else []
+        if self.sentinel_password:  # for clients, and for the other sentinels
+            lines += [f"requirepass {self.sentinel_password}"]
+            lines += [f"sentinel sentinel-pass {self.sentinel_password}"]
+        return "".join(f"{line}\n" for line in lines)
+
+    def _data(self, port: int) -> redis.Redis:
+        return redis.Redis(port=port, socket_timeout=1, password=self.password or None)
+
+    def _sentinel(self, port: int) -> redis.Redis:
+        password = self.sentinel_password or None
+        return redis.Redis(port=port, socket_timeout=1, decode_responses=True, password=password)
+
     def _server(self, port: int, *flags: str) -> None:
+        if self.password:
+            flags = (*flags, "--requirepass", self.password, "--masterauth", self.password)
         self.servers[port] = spawn([
             get_binary_path(), "--port", str(port), "--bind", "127.0.0.1",
             "--dir", str(self.directory), "--dbfilename", f"dump-{port}.rdb",
@@ -89,7 +108,7 @@ class SentinelGroup:
         ])  # fmt: skip
 
     def _in_sync(self, port: int) -> bool:
-        client = redis.Redis(port=port, socket_timeout=1)
+        client = self._data(port)
         try:
             return bool(client.info("replication").get("master_link_status") == "up")
         except redis.ConnectionError:
@@ -99,7 +118,7 @@ class SentinelGroup:
 
     def _sentinels_ready(self) -> bool:
         for port in self.sentinel_ports:
-            client = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+            client = self._sentinel(port)
             try:
                 state = client.sentinel_master(SERVICE)
             except redis.ConnectionError:

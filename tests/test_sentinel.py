@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import redis
 from aiohttp.test_utils import TestClient
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq.job import JobStatus
 
 from gateway.config import load_config
@@ -124,3 +126,37 @@ async def test_a_write_is_acknowledged_only_once_a_replica_has_it(
 def follow(replica: redis.Redis, primary: int) -> None:
     replica.replicaof("127.0.0.1", primary)
     wait_for(lambda: replica.info("replication")["master_link_status"] == "up", 10, "sync")
+
+
+@pytest.fixture
+def guarded(tmp_path: Path) -> Iterator[SentinelGroup]:
+    directory = tmp_path / "guarded"
+    directory.mkdir()
+    started = SentinelGroup(directory, password=PASSWORDS["DATA"], sentinel_password=PASSWORDS["S"])
+    started.start()
+    yield started
+    started.stop()
+
+
+PASSWORDS = {"DATA": "data-pw-51c7", "S": "sentinel-pw-0d3e"}
+
+
+async def test_sentinels_and_servers_that_want_passwords(
+    aiohttp_client: Any, guarded: SentinelGroup, tmp_path: Path
+) -> None:
+    for port in (guarded.ports[0], guarded.sentinel_ports[0]):
+        with pytest.raises(redis.AuthenticationError):  # both really refuse anonymous clients
+            redis.Redis(port=port, socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
+    keys = f"sentinels = {json.dumps(guarded.addresses)}\n"
+    keys += 'password_env = "DATA"\nsentinel_password_env = "S"'
+    path = tmp_path / "guarded.toml"
+    path.write_text(SAMPLE_CONFIG.read_text().replace(SAMPLE_REDIS_URL, keys, 1))
+    config = load_config(str(path), env=PASSWORDS)
+    client: TestClient = await aiohttp_client(build_app(config, config.redis_url, Keys()))
+    sms = {"id": "guarded-1", "from": "+79161230001", "to": "+74950000000", "text": "guarded"}
+    answer = await client.post("/hooks/sms", **signed_sms(sms))
+    assert answer.status == 200, await answer.text()
+    case_id = (await answer.json())["case_id"]
+    primary = redis.Redis(port=guarded.primary_port(), password=PASSWORDS["DATA"])
+    assert primary.exists(f"{Keys().prefix}case:{case_id}")
+    primary.close()
