@@ -68,6 +68,7 @@ class Config:
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
     secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
     blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
+    edit_window: float = 300.0  # [cases]: seconds after resolve an operator may still edit
     redis: RedisSettings = field(default_factory=RedisSettings)  # Sentinel, ACL user, TLS
 
 
@@ -129,7 +130,7 @@ def _build(root: Table, path: str, version: str) -> Config:
     region = _region(gateway)
     http = gateway.host_port("http", "127.0.0.1:8080")
     redis_url, data_dir, durability, redis = _redis(root.table("redis"))
-    subject_tag, reopen_within = _cases(root.table("cases"))
+    subject_tag, reopen_within, edit_window = _cases(root.table("cases"))
     admin_token = gateway.secret("admin_token")
     routing = routing_settings.read(root, region, admin_token)
     channels = _channels(root.table("channels"), routing)
@@ -153,6 +154,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         version=version,
         secret_keys=frozenset(root.secret_keys),  # every section has been read by now
         blobs_dir=_storage(root.table("storage")),
+        edit_window=edit_window,
         redis=redis,
     )
     gateway.close()
@@ -208,7 +210,7 @@ def _storage(table: Table) -> str:
     return blobs_dir
 
 
-def _cases(table: Table) -> tuple[str, float]:
+def _cases(table: Table) -> tuple[str, float, float]:
     tag = table.text("subject_tag", "[Case #{id}]")
     if tag is not None and "{id}" not in tag:
         table.problem("subject_tag", 'must contain "{id}"')
@@ -218,8 +220,9 @@ def _cases(table: Table) -> tuple[str, float]:
         except (KeyError, IndexError, ValueError):
             table.problem("subject_tag", 'must have no placeholder but "{id}" (write {{ for {)')
     reopen_within = table.duration("reopen_within", "7d")
+    edit_window = table.duration("edit_window", "5m")
     table.close()
-    return tag or "[Case #{id}]", reopen_within
+    return tag or "[Case #{id}]", reopen_within, edit_window
 
 
 def _channels(table: Table, routing: RoutingSettings) -> Channels:

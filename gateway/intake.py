@@ -94,14 +94,19 @@ class Intake:
         self._clock = clock or Clock()
 
     async def submit(
-        self, config: Config, msg: InboundMessage, decision: Decision | None = None
+        self,
+        config: Config,
+        msg: InboundMessage,
+        decision: Decision | None = None,
+        created_by: str = "",
     ) -> IntakeResult:
-        """Store `msg` once; `decision` overrides the rules (manual cases)."""
+        """Store `msg` once; `decision` overrides the rules and `created_by` names the operator
+        (manual cases)."""
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
         digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
-        payload = self._payload(config, msg, decision, now_ms, digests)
+        payload = self._payload(config, msg, decision, now_ms, digests, created_by)
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
@@ -129,8 +134,12 @@ class Intake:
         decision: Decision,
         now_ms: int,
         digests: Sequence[str] = (),
+        created_by: str = "",
     ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
+        service = config.routing.services.get(decision.service)
+        if service and service.workflow.triage:
+            dues = {}  # a triage service's cases get their clocks when classified
         return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",
@@ -148,6 +157,7 @@ class Intake:
                 "subject": msg.subject,
                 "due": dues,
                 "reopen": int(config.reopen_within * 1000),
+                **({"cb": created_by} if created_by else {}),
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
                 "atts": [
@@ -156,3 +166,18 @@ class Intake:
                 ],
             }
         )
+
+    async def submit_chat(
+        self, config: Config, msg: InboundMessage, session: str, per_minute: int
+    ) -> tuple[IntakeResult, int]:
+        """A visitor's chat message (never with attachments: no thread hop for blobs), counted
+        against `per_minute` of chat `session` in the same step: the result and the message's
+        timeline position. Over the limit nothing is stored (RoutingRefused `rate_limited`)."""
+        now_ms = self._clock.now_ms()
+        payload = self._payload(config, msg, decide(config.routing, msg), now_ms)
+        entry = fastjson.dumps(_entry(msg))
+        found = await self._scripts.chat_message(now_ms, payload, entry, session, per_minute)
+        result = IntakeResult(
+            found["case_id"], found["contact_id"], found["assignee"], found["status"]
+        )
+        return result, int(found["position"])

@@ -266,9 +266,6 @@ class Keys:
     def chat_session(self, session: str) -> str:
         return self._per_id("chat_session", session)
 
-    def chat_rate(self, session: str, minute: int) -> str:
-        return self._per_id("chat_rate", session, minute)
-
     def chat_ip(self, address: str) -> str:
         return self._per_id("chat_ip", address)
 

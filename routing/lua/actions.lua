@@ -3,7 +3,7 @@
 local A, cid, actor, c, st, assignee, ch, sv
 
 local function mine() return actor == '' or actor == assignee end
-local function counted() return st == 'assigned' or st == 'in_progress' end
+local function counted() return st == 'assigned' or st == 'in_progress' or st == 'classifying' end
 
 local function give_back(reason)
   redis.call('SADD', K.excluded(cid), assignee)
@@ -37,6 +37,8 @@ action('accept', function()
     if A[4] ~= '' and A[4] ~= c[6] then return fail('offer_expired') end
     if NOW >= num(c[7]) then give_back('expired') return fail('offer_expired') end
   end
+  local missing = wf_missing(cid, 'accept')
+  if #missing > 0 then return wf_refuse_missing(missing) end
   set_status(cid, 'in_progress')
   redis.call('ZREM', K.offers, cid)
   redis.call('HDEL', K.case(cid), 'of', 'oe')
@@ -74,6 +76,8 @@ action('resolve', function()
     if actor ~= '' then return fail('not_yours') end
     redis.call('ZREM', K.queue(sv, ch), cid)
   elseif not mine() then return fail('not_yours') end
+  local missing = wf_missing(cid, 'resolve')
+  if #missing > 0 then return wf_refuse_missing(missing) end
   set_status(cid, 'resolved')
   redis.call('HSET', K.case(cid), 'ra', NOW)
   redis.call('ZREM', K.resumes, cid)

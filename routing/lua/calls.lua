@@ -47,7 +47,7 @@ local function case_of()
   return cid
 end
 
-local function counted(st) return st == 'assigned' or st == 'in_progress' end
+local function counted(st) return st == 'assigned' or st == 'in_progress' or st == 'classifying' end
 
 local function let_go(cid, st, holder, reason)
   if counted(st) then release(cid, holder) end

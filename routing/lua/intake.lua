@@ -108,6 +108,7 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
+  if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
   if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
@@ -180,7 +181,7 @@ local function store(contact)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
     if op then event(op, 'message', cid) end
-  else
+  elseif not (m.cb and wf_hold(cid, m.cb)) then
     route(cid)
   end
   sla_arm(cid)

@@ -133,9 +133,11 @@ local function assign(cid, op)
   redis.call('HSET', K.operator(op), 'la', seq)
   redis.call('SADD', K.operator_cases(op), cid)
   redis.call('ZREM', K.queue(f[2], ch), cid)
-  set_status(cid, 'assigned')
+  -- a triage service's cases wait `classifying` with the operator (no offer: classify is the accept)
+  local triage = redis.call('HGET', K.routing_config, 'triage:' .. f[2]) == '1'
+  set_status(cid, triage and 'classifying' or 'assigned')
   redis.call('HSET', K.case(cid), 'as', op, 'la', op)
-  local timeout = num(redis.call('HGET', K.routing_config, 'ot:' .. ch))
+  local timeout = triage and 0 or num(redis.call('HGET', K.routing_config, 'ot:' .. ch))
   if timeout > 0 then
     local offer = tostring(seq)
     redis.call('HSET', K.case(cid), 'of', offer, 'oe', NOW + timeout)

@@ -129,11 +129,12 @@ def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage
 
 
 async def create_case(request: web.Request) -> web.Response:
-    runtime, _ = actor(request)
+    runtime, who = actor(request)
     body = await json_body(request)
     message = _manual_message(runtime, body, request.headers.get("Idempotency-Key"))
     decision = _manual_decision(runtime, body, message)
-    result = await runtime.intake.submit(runtime.config, message, decision)
+    created_by = who.operator or ""  # the admin's cases show their channel
+    result = await runtime.intake.submit(runtime.config, message, decision, created_by)
     return web.json_response(await runtime.store.case(result.case_id), status=201)
 
 
