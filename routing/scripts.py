@@ -93,7 +93,10 @@ class Scripts:
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.fcall(*argv)
             pipe.execute_command("WAIT", count, timeout_ms)
-            raw, acknowledged = await pipe.execute()
+            raw, acknowledged = await pipe.execute(raise_on_error=False)
+        for answer in (raw, acknowledged):
+            if isinstance(answer, Exception):
+                raise answer  # as it came: redis-py's pipeline would reword it
         if acknowledged < count:
             raise StorageUnavailable(f"The write reached {acknowledged} of {count} replicas.")
         return raw
