@@ -27,6 +27,7 @@ from channels.twilio_settings import TwilioSettings
 from channels.webform.settings import WebformSettings
 from gateway.limits import settings as limit_settings
 from gateway.limits.settings import LimitSettings
+from gateway.redis_settings import RedisSettings, read_redis
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -72,6 +73,7 @@ class Config:
     edit_window: float = 300.0  # [cases]: seconds after resolve an operator may still edit
     merge_within: float = 0.0  # [cases]: a manual case duplicating an open one this new: 409
     limits: LimitSettings = field(default_factory=LimitSettings)  # [limits]
+    redis: RedisSettings = field(default_factory=RedisSettings)  # Sentinel, ACL user, TLS
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -131,7 +133,7 @@ def _build(root: Table, path: str, version: str) -> Config:
     gateway = root.table("gateway")
     region = _region(gateway)
     http = gateway.host_port("http", "127.0.0.1:8080")
-    redis_url, data_dir, durability = _redis(root.table("redis"))
+    redis_url, data_dir, durability, redis = _redis(root.table("redis"))
     subject_tag, reopen_within, edit_window, merge_within = _cases(root.table("cases"))
     admin_token = gateway.secret("admin_token")
     routing = routing_settings.read(root, region, admin_token)
@@ -159,6 +161,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         edit_window=edit_window,
         merge_within=merge_within,
         limits=limit_settings.read(root.table("limits")),
+        redis=redis,
     )
     gateway.close()
     return config
@@ -192,7 +195,7 @@ def _processes(gateway: Table) -> int:
     return 1
 
 
-def _redis(table: Table) -> tuple[str, str, str]:
+def _redis(table: Table) -> tuple[str, str, str, RedisSettings]:
     url = table.text("url", "") or ""
     override = table.env.get(REDIS_URL_ENV, "")
     source = f"{REDIS_URL_ENV} " if override else ""
@@ -202,8 +205,9 @@ def _redis(table: Table) -> tuple[str, str, str]:
         table.problem("url", f"{source}expected a redis://, rediss:// or unix:// URL")
     data_dir = table.text("data_dir", "var/redis") or "var/redis"
     durability = table.choice("durability", DURABILITIES) or "always"
+    settings = read_redis(table, url)
     table.close()
-    return url, data_dir, durability
+    return url, data_dir, durability, settings
 
 
 def _storage(table: Table) -> str:

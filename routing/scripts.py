@@ -18,6 +18,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from channels import fastjson
+from channels.errors import StorageUnavailable
 from routing.errors import RoutingRefused
 from routing.keys import Keys
 from routing.library import Library, build
@@ -38,9 +39,11 @@ class Scripts:
         client: aioredis.Redis | RedisCluster,
         keys: Keys,
         library: Library = LIBRARY,
+        replicas: tuple[int, int] = (0, 0),
     ):
         self.keys = keys
         self.library = library
+        self.replicas = replicas  # (count, timeout ms): what a write waits for, see _once
         self._client = client
         self._keys = [key.encode() for key in keys.function_keys]  # bytes: packed as they are
 
@@ -59,7 +62,7 @@ class Scripts:
         call = self._client.fcall_ro if read_only else self._client.fcall
         argv = (self.library.function(name), len(self._keys), *self._keys, now_ms, *args)
         try:
-            raw = await self._call(call, argv)
+            raw = await self._call(call, argv, read_only)
         except ResponseError as error:
             if _lacks_functions(error):
                 raise FunctionsUnsupported(f"{UNSUPPORTED} ({error})") from error
@@ -72,15 +75,32 @@ class Scripts:
             raise RoutingRefused(result["error"], result)
         return result
 
-    async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...]) -> Any:
+    async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...], read_only: bool) -> Any:
         """The call, repeated once after loading the library when the server lacks it."""
         try:
-            return await call(*argv)
+            return await self._once(call, argv, read_only)
         except ResponseError as error:
             if str(error) != NOT_FOUND:
                 raise
         await self.load()
-        return await call(*argv)
+        return await self._once(call, argv, read_only)
+
+    async def _once(self, call: Callable[..., Any], argv: tuple[Any, ...], read_only: bool) -> Any:
+        """With `replicas`, a write and a WAIT on one connection (WAIT counts that connection's
+        writes): a failover then cannot lose what was acknowledged; too few in time is a 503."""
+        count, timeout_ms = self.replicas
+        if read_only or not count:
+            return await call(*argv)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.fcall(*argv)
+            pipe.execute_command("WAIT", count, timeout_ms)
+            raw, acknowledged = await pipe.execute(raise_on_error=False)
+        for answer in (raw, acknowledged):
+            if isinstance(answer, Exception):
+                raise answer  # as it came: redis-py's pipeline would reword it
+        if acknowledged < count:
+            raise StorageUnavailable(f"The write reached {acknowledged} of {count} replicas.")
+        return raw
 
     async def intake(self, now_ms: int, message: str, entry: str) -> dict[str, Any]:
         return await self._run("intake", now_ms, message, entry)

@@ -9,11 +9,11 @@ import argparse
 import logging
 from collections.abc import Sequence
 
-from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Worker
 
 from gateway.process.options import add_config_options, child_config
+from gateway.runtime.connection import sync_client
 from worker.jobs import context
 from worker.queues import queue
 
@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config is None:
         return 1
     context.use(config)
-    connection = Redis.from_url(config.redis_url)
+    connection = sync_client(config.redis_url, config.redis)
     try:
         Worker([queue(connection)], connection=connection).work(with_scheduler=True)
     except RedisConnectionError as error:  # `serve` restarts us; alone, the caller retries

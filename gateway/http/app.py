@@ -7,7 +7,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -31,6 +30,7 @@ from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
 from gateway.runtime.cancel import stop_tasks
 from gateway.runtime.clock import Clock
+from gateway.runtime.connection import aclose, async_client
 from gateway.runtime.outbox import add_feeder
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
@@ -65,7 +65,9 @@ async def prepare(runtime: Runtime, config: Config) -> None:
             await runtime.scripts.load()
             await sync.apply(runtime.scripts, config.routing, config.version)
             return
-        except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as error:
+        except (
+            RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, StorageUnavailable
+        ) as error:  # fmt: skip
             log.warning("Redis is not ready at start (%s); trying again in %.2fs", error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_STARTUP_RETRY)
@@ -86,8 +88,9 @@ def build_app(
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(
+        client = async_client(
             redis_url,
+            config.redis,
             socket_timeout=5,
             socket_connect_timeout=2,
             # A pooled connection that a restarted server closed fails once: its command never
@@ -101,7 +104,7 @@ def build_app(
         follower = asyncio.create_task(follow_reloads(app), name="config follower")
         yield
         await stop_tasks([follower])
-        await client.aclose()
+        await aclose(client)
 
     app.cleanup_ctx.append(runtime_ctx)
     app.cleanup_ctx.append(singletons_ctx)
@@ -122,7 +125,7 @@ def build_app(
     case_timeline.add_routes(app)
     case_history.add_routes(app)
     admin.add_routes(app)
-    jobs.add_routes(app, redis_url, queue)
+    jobs.add_routes(app, config, redis_url, queue)
     metrics.add_routes(app)
     console.add_routes(app)
     chat.add_routes(app)

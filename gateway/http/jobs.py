@@ -13,6 +13,8 @@ from aiohttp import web
 
 from channels.errors import NotFound
 from gateway import jobs_status
+from gateway.config import Config
+from gateway.runtime.connection import close, sync_client
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,14 @@ async def retry_failed(request: web.Request) -> web.Response:
     return web.json_response({"queue": name, "job_id": job.id, "status": "queued"})
 
 
-def add_routes(app: web.Application, redis_url: str, queue: str) -> None:
+def add_routes(app: web.Application, config: Config, redis_url: str, queue: str) -> None:
     async def client_ctx(app: web.Application) -> AsyncIterator[None]:
-        connection = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        connection = sync_client(
+            redis_url, config.redis, socket_timeout=5, socket_connect_timeout=2
+        )
         app[RQ_ADMIN] = RqAdmin(connection, (queue,))
         yield
-        connection.close()
+        close(connection)
 
     app.cleanup_ctx.append(client_ctx)
     app.router.add_post("/api/admin/queues/{queue}/failed/{job_id}/retry", retry_failed)

@@ -88,8 +88,8 @@ def child_config(parser: argparse.ArgumentParser, argv: Sequence[str] | None) ->
     except ConfigError as error:
         print_problems(error)
         return None
-    if not config.redis_url:
-        parser.error("needs a Redis URL: --redis-url, INTAKE_REDIS_URL or [redis].url")
+    if not config.redis_url and not config.redis.sentinels:
+        parser.error("needs a Redis URL (--redis-url, INTAKE_REDIS_URL, [redis].url) or sentinels")
     return config
 
 

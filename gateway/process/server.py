@@ -18,6 +18,8 @@ from gateway.config import Config
 from gateway.process.embedded import EmbeddedValkey
 from gateway.process.options import SHUTDOWN_TIMEOUT, format_host_port
 from gateway.process.supervisor import Child, Supervisor, python_module, stop_on_signals
+from gateway.redis_settings import RedisSettings
+from gateway.runtime.connection import close, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,13 @@ def serve(config: Config) -> int:
         return 1
     stopping = stop_on_signals()
     valkey = (
-        None if config.redis_url
+        None if config.redis_url or config.redis.sentinels
         else EmbeddedValkey(config.redis_data_dir, config.redis_durability)
     )  # fmt: skip
     try:
         redis_url = valkey.start() if valkey else config.redis_url
         if not valkey:
-            check_durability(redis_url, config.redis_durability)
+            check_durability(redis_url, config.redis_durability, config.redis)
         log.info(
             "serving http on %s, smtp on %s: %d acceptor(s), %d worker(s)",
             format_host_port(config.http), format_host_port(config.smtp),
@@ -74,11 +76,11 @@ def check_bindable(address: tuple[str, int]) -> None:
             sock.bind(sockaddr)
 
 
-def check_durability(redis_url: str, durability: str) -> None:
+def check_durability(redis_url: str, durability: str, connect: RedisSettings) -> None:
     """An external server's own AOF settings decide what a crash of its host loses: warn when
     they give less than `[redis].durability` asks (a managed server may hide CONFIG)."""
-    client = redis.Redis.from_url(
-        redis_url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0),
+    client = sync_client(
+        redis_url, connect, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0),
         decode_responses=True,
     )  # fmt: skip
     try:
@@ -88,7 +90,7 @@ def check_durability(redis_url: str, durability: str) -> None:
                     "is what its appendfsync gives", error, durability)  # fmt: skip
         return
     finally:
-        client.close()
+        close(client)
     aof, fsync = settings.get("appendonly"), settings.get("appendfsync")
     if aof != "yes" or fsync not in ("always", durability):
         log.warning(

@@ -29,6 +29,7 @@ from gateway.http.app_keys import RUNTIME
 from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
+from gateway.runtime.connection import aclose, async_client, close, sync_client
 from gateway.runtime.jobs import spec
 from gateway.views import text
 from routing.keys import OUTBOX_GROUP as GROUP
@@ -105,15 +106,16 @@ def add_feeder(app: web.Application, redis_url: str, queue: str = QUEUE) -> None
 
     async def feed(app: web.Application) -> None:
         runtime = app[RUNTIME]
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-        rq = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        settings = runtime.config.redis
+        client = async_client(redis_url, settings, socket_timeout=5, socket_connect_timeout=2)
+        rq = sync_client(redis_url, settings, socket_timeout=5, socket_connect_timeout=2)
         feeder = Feeder(client, runtime.keys, rq, queue)
         try:
             while True:
                 await feeder.feed_once()
                 raise_if_cancelled()
         finally:
-            rq.close()
-            await client.aclose()
+            close(rq)
+            await aclose(client)
 
     add_singleton(app, "outbox", feed)

@@ -41,7 +41,8 @@ class Runtime:
         cls, config: Config, client: aioredis.Redis, keys: Keys, clock: Clock | None = None
     ) -> Runtime:
         clock = clock or Clock()
-        scripts = Scripts(client, keys)
+        wait = config.redis.wait_replicas, int(config.redis.wait_timeout * 1000)
+        scripts = Scripts(client, keys, replicas=wait)
         store = Store(client, keys, lambda service: service)
         intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock)
         runtime = cls(config, client, keys, scripts, intake, store, clock=clock)
