@@ -25,6 +25,8 @@ from channels.settings import Problems, Secret, Table, read_toml
 from channels.sms.settings import SmsSettings
 from channels.twilio_settings import TwilioSettings
 from channels.webform.settings import WebformSettings
+from gateway.telemetry import settings as telemetry_settings
+from gateway.telemetry.settings import Telemetry
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -67,6 +69,7 @@ class Config:
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
     secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
     blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
+    telemetry: Telemetry = field(default_factory=Telemetry)  # [logging] and [metrics]
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -151,6 +154,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         version=version,
         secret_keys=frozenset(root.secret_keys),  # every section has been read by now
         blobs_dir=_storage(root.table("storage")),
+        telemetry=telemetry_settings.read(root),
     )
     gateway.close()
     return config

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,15 +89,24 @@ def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
 
 
 class Intake:
-    def __init__(self, scripts: Scripts, blobs: BlobStore, clock: Clock | None = None):
+    def __init__(
+        self,
+        scripts: Scripts,
+        blobs: BlobStore,
+        clock: Clock | None = None,
+        observe: Callable[[str, float], None] | None = None,
+    ):
+        """`observe(channel, seconds)` is told how long each stored message took."""
         self._scripts = scripts
         self.blobs = blobs
         self._clock = clock or Clock()
+        self._observe = observe
 
     async def submit(
         self, config: Config, msg: InboundMessage, decision: Decision | None = None
     ) -> IntakeResult:
         """Store `msg` once; `decision` overrides the rules (manual cases)."""
+        started = time.perf_counter()
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
@@ -114,6 +124,8 @@ class Intake:
             decision.service,
             result["status"],
         )
+        if self._observe is not None:
+            self._observe(msg.channel, time.perf_counter() - started)
         return IntakeResult(
             result["case_id"],
             result["contact_id"],

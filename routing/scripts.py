@@ -10,6 +10,7 @@ loaded again and the call repeated, like EVALSHA's NOSCRIPT fallback. The client
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -24,6 +25,7 @@ from routing.library import Library, build
 
 LIBRARY = build()
 NOT_FOUND = "Function not found"
+Observe = Callable[[str, float], None]  # (function name, seconds): latency metrics, if wanted
 UNSUPPORTED = "the Redis server has no Lua functions: the gateway needs Redis >= 7 or Valkey >= 8"
 
 
@@ -37,8 +39,10 @@ class Scripts:
         client: aioredis.Redis | RedisCluster,
         keys: Keys,
         library: Library = LIBRARY,
+        observe: Observe | None = None,
     ):
         self.keys = keys
+        self._observe = observe
         self.library = library
         self._client = client
         self._keys = [key.encode() for key in keys.function_keys]  # bytes: packed as they are
@@ -57,6 +61,7 @@ class Scripts:
     ) -> dict[str, Any]:
         call = self._client.fcall_ro if read_only else self._client.fcall
         argv = (self.library.function(name), len(self._keys), *self._keys, now_ms, *args)
+        started = time.perf_counter()
         try:
             raw = await self._call(call, argv)
         except ResponseError as error:
@@ -66,6 +71,8 @@ class Scripts:
             if located == str(error):
                 raise  # keeps its type: ReadOnlyError during a failover is a 503, not a 500
             raise type(error)(located) from error
+        if self._observe is not None:
+            self._observe(name, time.perf_counter() - started)
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
             raise RoutingRefused(result["error"])

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Worker
 
 from gateway.process.options import add_config_options, child_config
+from worker.counted import CountedWorker
 from worker.jobs import context
 from worker.queues import queue
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context.use(config)
     connection = Redis.from_url(config.redis_url)
     try:
-        Worker([queue(connection)], connection=connection).work(with_scheduler=True)
+        CountedWorker([queue(connection)], connection=connection).work(with_scheduler=True)
     except RedisConnectionError as error:  # `serve` restarts us; alone, the caller retries
         log.error("Redis is not reachable: %s", error)
         return 1

@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
-from gateway.http import admin, console, hooks, metrics, phone_hooks
+from gateway.http import admin, console, hooks, metrics, observe, phone_hooks
 from gateway.http.api import actions, callbacks, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
@@ -79,7 +79,9 @@ def build_app(
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
     is the time of intake, actions and timers (tests set it); `queue`: the RQ queue the outbox
     feeder fills (tests give each their own)."""
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=MAX_BODY)
+    middlewares = [observe.middleware(config.telemetry.per_process_metrics), error_middleware]
+    app = web.Application(middlewares=[*middlewares, auth_middleware], client_max_size=MAX_BODY)
+    app.on_response_prepare.append(observe.stamp_request_id)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import redis
@@ -29,6 +30,7 @@ from gateway.http.app_keys import RUNTIME
 from gateway.outbound import JOB, QUEUE, job_id
 from gateway.runtime.background import add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
+from gateway.telemetry.instruments import OUTBOX_LAG
 from gateway.views import text
 from routing.keys import OUTBOX_GROUP as GROUP
 from routing.keys import Keys
@@ -81,7 +83,10 @@ class Feeder:
     async def _handle(self, stream_id: str, fields: dict[str, str]) -> None:
         case_id, entry = fields.get("case", ""), fields.get("entry", "")
         if case_id and entry:
-            await asyncio.to_thread(self._enqueue, case_id, entry, fields.get("job", "deliver"))
+            kind = fields.get("job", "deliver")
+            await asyncio.to_thread(self._enqueue, case_id, entry, kind)
+            written_ms = int(stream_id.partition("-")[0])  # a stream id is `<ms>-<seq>`
+            OUTBOX_LAG.labels(kind).observe(max(time.time() - written_ms / 1000, 0.0))
         else:
             log.error("outbox entry %s names no case or entry: %s; dropped", stream_id, fields)
         async with self.redis.pipeline(transaction=False) as pipe:

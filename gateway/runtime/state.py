@@ -12,6 +12,7 @@ from gateway.config import Config
 from gateway.intake import Intake
 from gateway.runtime.clock import Clock
 from gateway.store import Store
+from gateway.telemetry import instruments
 from routing.keys import Keys
 from routing.scripts import Scripts
 
@@ -41,9 +42,11 @@ class Runtime:
         cls, config: Config, client: aioredis.Redis, keys: Keys, clock: Clock | None = None
     ) -> Runtime:
         clock = clock or Clock()
-        scripts = Scripts(client, keys)
+        measured = config.telemetry.per_process_metrics
+        scripts = Scripts(client, keys, observe=instruments.lua_step if measured else None)
         store = Store(client, keys, lambda service: service)
-        intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock)
+        observe = instruments.intake_step if measured else None
+        intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock, observe)
         runtime = cls(config, client, keys, scripts, intake, store, clock=clock)
         store.service_name = runtime.service_name
         runtime.use(config)
