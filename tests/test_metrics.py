@@ -105,3 +105,13 @@ async def test_smtp_replies_are_counted_by_code(
     assert grew("220") == 2  # two greetings
     assert grew("250") >= 4  # EHLO, MAIL, RCPT, the stored message
     assert grew("354") == 1  # one DATA
+
+
+async def test_a_method_nobody_uses_is_counted_as_other(gateway: TestClient) -> None:
+    before = await scrape(gateway)
+    for method in ("PROPFIND", "TRACE", "LINK"):
+        assert (await gateway.request(method, "/healthz")).status == 405
+    after = await scrape(gateway)
+    assert "PROPFIND" not in after and "TRACE" not in after
+    name = "intake_http_requests_total"
+    assert total(after, name, method="other") - total(before, name, method="other") == 3

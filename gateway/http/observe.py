@@ -52,8 +52,7 @@ def middleware(metrics: bool) -> Middleware:
             seconds = time.perf_counter() - started
             route = route_of(request)
             if metrics:
-                instruments.HTTP_REQUESTS.labels(route, request.method, f"{status // 100}xx").inc()
-                instruments.HTTP_SECONDS.labels(route).observe(seconds)
+                instruments.http_request(route, request.method, status, seconds)
             if access.isEnabledFor(logging.INFO):
                 _access_line(request.method, route, status, seconds)
             REQUEST_ID.reset(token)
@@ -64,7 +63,7 @@ def middleware(metrics: bool) -> Middleware:
 def _access_line(method: str, route: str, status: int, seconds: float) -> None:
     ms = round(seconds * 1000, 2)
     fields = {"method": method, "route": route, "status": status, "duration_ms": ms}
-    access.info("%s %s %d %.2fms", method, route, status, ms, extra=fields)
+    access.info("%s %s %d %.2fms", method, route, status, ms, extra={"fields": fields})
 
 
 async def stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:

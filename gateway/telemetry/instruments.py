@@ -7,6 +7,8 @@ channel names, reply codes, Lua function names), never raw paths or ids.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -49,10 +51,30 @@ RQ_JOBS = Counter(
 )
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# labelled children by their labels: `labels()` costs as much as the observation itself
+_LUA: dict[str, Any] = {}
+_INTAKE: dict[str, Any] = {}
+_HTTP: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+
 def lua_step(function: str, seconds: float) -> None:
     """routing/scripts.py's observer (routing knows no metrics library)."""
-    LUA_SECONDS.labels(function).observe(seconds)
+    child = _LUA.get(function) or _LUA.setdefault(function, LUA_SECONDS.labels(function))
+    child.observe(seconds)
 
 
 def intake_step(channel: str, seconds: float) -> None:
-    INTAKE_SECONDS.labels(channel).observe(seconds)
+    child = _INTAKE.get(channel) or _INTAKE.setdefault(channel, INTAKE_SECONDS.labels(channel))
+    child.observe(seconds)
+
+
+def http_request(route: str, method: str, status: int, seconds: float) -> None:
+    """`method` outside the standard ones counts as `other`: a client picks it, and every
+    label value is a time series kept forever."""
+    key = (route, method if method in METHODS else "other", f"{status // 100}xx")
+    children = _HTTP.get(key)
+    if children is None:
+        children = _HTTP.setdefault(key, (HTTP_REQUESTS.labels(*key), HTTP_SECONDS.labels(route)))
+    children[0].inc()
+    children[1].observe(seconds)
