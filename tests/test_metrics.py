@@ -3,6 +3,8 @@ move by exactly the load sent, labelled by route template, channel, function and
 
 from __future__ import annotations
 
+import json
+import re
 import smtplib
 from typing import Any
 
@@ -12,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.config import Config
 from routing.keys import Keys
-from tests.conftest import ADMIN, signed_sms
+from tests.conftest import ADMIN, ROOT, signed_sms
 from tests.metrics_text import sample, total
 from tests.smtp_helpers import mail, send, smtp_app
 
@@ -115,3 +117,13 @@ async def test_a_method_nobody_uses_is_counted_as_other(gateway: TestClient) -> 
     assert "PROPFIND" not in after and "TRACE" not in after
     name = "intake_http_requests_total"
     assert total(after, name, method="other") - total(before, name, method="other") == 3
+
+
+async def test_the_sample_dashboard_queries_only_metrics_that_exist(gateway: TestClient) -> None:
+    dashboard = json.loads((ROOT / "contrib" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {re.sub(r"_(bucket|count|sum|total)$", "", name)
+            for expr in exprs for name in re.findall(r"\bintake_[a-z_]+", expr)}  # fmt: skip
+    families = {f.name for f in text_string_to_metric_families(await scrape(gateway))}
+    assert len(used) >= 14
+    assert used <= families, used - families
