@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from tests.helpers import Serve, get_json, wait_for
 from tests.http_load import send_sms
@@ -49,10 +55,27 @@ def test_two_acceptors_report_the_sum_of_their_counts(serve: Callable[..., Serve
         assert total(body, "intake_lua_step_duration_seconds_count", function="intake") == N
 
 
+def stale_counts(directory: Path) -> None:
+    """What a previous run left in the directory: a process's counter file."""
+    code = (
+        "from prometheus_client import Counter\n"
+        "Counter('intake_http_requests', 'x', ['route', 'method', 'status'])"
+        ".labels('/stale', 'GET', '2xx').inc(5)\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert list(directory.glob("counter_*.db"))
+
+
 def test_the_worker_counts_job_outcomes_and_the_feeder_the_outbox_lag(
-    serve: Callable[..., Serve],
+    serve: Callable[..., Serve], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A mail to billing (ack = true) makes an acknowledgement: outbox entry, RQ job, worker."""
+    """A mail to billing (ack = true) makes an acknowledgement: outbox entry, RQ job, worker.
+    The metrics directory given in the environment is emptied first and kept afterwards."""
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    stale_counts(directory)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
     gateway = serve("--processes", "1", "--workers", "1")
     gateway.wait_ready()
     send_sync(gateway.smtp_port, wire(mail(message_id="<ack-1@client.example.org>")),
@@ -66,3 +89,6 @@ def test_the_worker_counts_job_outcomes_and_the_feeder_the_outbox_lag(
     assert total(body, "intake_rq_jobs_total", job="worker.jobs.outbound.deliver") >= 1
     assert total(body, "intake_outbox_lag_seconds_count", job="deliver") >= 1
     assert total(body, "intake_smtp_replies_total", code="354") == 1
+    assert "/stale" not in body
+    assert gateway.stop() == 0
+    assert directory.is_dir() and list(directory.glob("counter_*.db"))  # not ours to remove

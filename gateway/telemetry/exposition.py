@@ -10,9 +10,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from gateway.telemetry.multiproc import ENV
 from gateway.telemetry.redis_gauges import RedisGauges
 
+# decided once, as prometheus_client decides at import where this process's values go
+MULTIPROCESS = bool(os.environ.get(ENV))
+
 
 def per_process_registry() -> CollectorRegistry:
-    if not os.environ.get(ENV):
+    if not MULTIPROCESS:
         return REGISTRY
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
