@@ -6,6 +6,7 @@ Outermost middleware, so it sees the final status of every answer the app gives,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ access = logging.getLogger("gateway.access")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
+CLIENT_CLOSED = 499
 UNMATCHED = "unmatched"  # 404s and 405s: one label for every path nobody routes
 
 
@@ -47,6 +49,9 @@ def middleware(metrics: bool) -> Middleware:
         except web.HTTPException as error:  # redirects the handlers raise
             status = error.status
             error.headers[HEADER] = rid
+            raise
+        except asyncio.CancelledError:  # the client went away first (nginx's 499)
+            status = CLIENT_CLOSED
             raise
         finally:
             seconds = time.perf_counter() - started
