@@ -2,7 +2,7 @@
 
 Each edge maps the classes to its own replies in one place (HTTP: gateway/http/errors.py).
 
-IntakeError                    code, message, field
+IntakeError                    code, message, field, extra
 ├── BadRequest                 malformed body
 ├── Unauthorized               missing/bad credentials or signature
 ├── Forbidden                  not yours
@@ -18,15 +18,25 @@ IntakeError                    code, message, field
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IntakeError(Exception):
     default_code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.field = field
+        self.extra = extra or {}  # more keys of the error body (`fields`, `case_id`)
 
 
 class BadRequest(IntakeError):

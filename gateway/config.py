@@ -69,6 +69,8 @@ class Config:
     version: str = ""  # sha256 of the file's bytes, first 12 hex digits
     secret_keys: frozenset[str] = frozenset()  # dotted keys read as secrets, hidden by `redacted`
     blobs_dir: str = "var/blobs"  # [storage]: attachment bytes, relative to the working directory
+    edit_window: float = 300.0  # [cases]: seconds after resolve an operator may still edit
+    merge_within: float = 0.0  # [cases]: a manual case duplicating an open one this new: 409
     telemetry: Telemetry = field(default_factory=Telemetry)  # [logging] and [metrics]
 
 
@@ -130,7 +132,7 @@ def _build(root: Table, path: str, version: str) -> Config:
     region = _region(gateway)
     http = gateway.host_port("http", "127.0.0.1:8080")
     redis_url, data_dir, durability = _redis(root.table("redis"))
-    subject_tag, reopen_within = _cases(root.table("cases"))
+    subject_tag, reopen_within, edit_window, merge_within = _cases(root.table("cases"))
     admin_token = gateway.secret("admin_token")
     routing = routing_settings.read(root, region, admin_token)
     channels = _channels(root.table("channels"), routing)
@@ -154,6 +156,8 @@ def _build(root: Table, path: str, version: str) -> Config:
         version=version,
         secret_keys=frozenset(root.secret_keys),  # every section has been read by now
         blobs_dir=_storage(root.table("storage")),
+        edit_window=edit_window,
+        merge_within=merge_within,
         telemetry=telemetry_settings.read(root),
     )
     gateway.close()
@@ -208,7 +212,7 @@ def _storage(table: Table) -> str:
     return blobs_dir
 
 
-def _cases(table: Table) -> tuple[str, float]:
+def _cases(table: Table) -> tuple[str, float, float, float]:
     tag = table.text("subject_tag", "[Case #{id}]")
     if tag is not None and "{id}" not in tag:
         table.problem("subject_tag", 'must contain "{id}"')
@@ -218,8 +222,10 @@ def _cases(table: Table) -> tuple[str, float]:
         except (KeyError, IndexError, ValueError):
             table.problem("subject_tag", 'must have no placeholder but "{id}" (write {{ for {)')
     reopen_within = table.duration("reopen_within", "7d")
+    edit_window = table.duration("edit_window", "5m")
+    merge_within = table.duration("merge_within", "0s")
     table.close()
-    return tag or "[Case #{id}]", reopen_within
+    return tag or "[Case #{id}]", reopen_within, edit_window, merge_within
 
 
 def _channels(table: Table, routing: RoutingSettings) -> Channels:

@@ -11,7 +11,7 @@ from routing.deadlines import dues, schedule_of
 from routing.schedule import add, open_between
 from routing.settings import RoutingSettings
 
-OPEN_STATUSES = ("queued", "assigned", "in_progress", "waiting")
+OPEN_STATUSES = ("queued", "assigned", "in_progress", "waiting", "returned")  # not classifying
 BATCH = 200  # cases per recompute step: one bounded Redis call each
 
 
@@ -56,7 +56,7 @@ async def _rows(runtime: Runtime, routing: RoutingSettings, ids: list[int]) -> l
     keys = runtime.keys
     async with runtime.redis.pipeline(transaction=False) as pipe:
         for case_id in ids:
-            pipe.hmget(keys.case(case_id), "ca", "pr", "sv", "ct", "pt")
+            pipe.hmget(keys.case(case_id), "ca", "pr", "sv", "ct", "pt", "cl")
         cases = await pipe.execute()
     async with runtime.redis.pipeline(transaction=False) as pipe:
         for fields in cases:
@@ -64,7 +64,9 @@ async def _rows(runtime: Runtime, routing: RoutingSettings, ids: list[int]) -> l
         categories = await pipe.execute()
     rows = []
     for case_id, fields, category in zip(ids, cases, categories, strict=True):
-        created, priority = integer(text(fields[0] or b"")), integer(text(fields[1] or b""))
+        # a triaged case's clocks started at its classification
+        started = fields[5] or fields[0] or b""
+        created, priority = integer(text(started)), integer(text(fields[1] or b""))
         if created is None or priority is None:
             continue
         case = (priority, text(fields[2] or b""), text(category or b""))

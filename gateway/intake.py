@@ -41,6 +41,16 @@ class IntakeResult:
     ack: bool = False
 
 
+@dataclass(frozen=True)
+class ManualCase:
+    """A case opened through POST /api/cases: the operator who made it ("" for the admin), and
+    the seconds within which an open case of the contact in that service makes it a
+    `duplicate_case` (0: never)."""
+
+    created_by: str
+    merge_within: float = 0.0
+
+
 def _entry(msg: InboundMessage) -> dict[str, Any]:
     """The stored entry; the Lua step adds its id and time (and attachments)."""
     # may continue a case of another channel; else the channel is implied
@@ -75,6 +85,15 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
     return [blobs.put(attachment.data) for attachment in attachments]
 
 
+def _manual_payload(manual: ManualCase | None) -> dict[str, Any]:
+    if manual is None:
+        return {}
+    found: dict[str, Any] = {"merge": int(manual.merge_within * 1000)}
+    if manual.created_by:  # the admin's cases show their channel
+        found["cb"] = manual.created_by
+    return found
+
+
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
     if mail is None:
         return {}
@@ -103,15 +122,20 @@ class Intake:
         self._observe = observe
 
     async def submit(
-        self, config: Config, msg: InboundMessage, decision: Decision | None = None
+        self,
+        config: Config,
+        msg: InboundMessage,
+        decision: Decision | None = None,
+        manual: ManualCase | None = None,
     ) -> IntakeResult:
-        """Store `msg` once; `decision` overrides the rules (manual cases)."""
+        """Store `msg` once; `decision` overrides the rules (manual cases). A `manual` case that
+        duplicates an open one raises RoutingRefused `duplicate_case` (details: `case_id`)."""
         started = time.perf_counter()
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
         digests = await asyncio.to_thread(_store_blobs, self.blobs, msg.attachments)
-        payload = self._payload(config, msg, decision, now_ms, digests)
+        payload = self._payload(config, msg, decision, now_ms, digests, manual)
         entry = fastjson.dumps(_entry(msg))
         result = await self._scripts.intake(now_ms, payload, entry)
         log.debug(
@@ -141,8 +165,12 @@ class Intake:
         decision: Decision,
         now_ms: int,
         digests: Sequence[str] = (),
+        manual: ManualCase | None = None,
     ) -> str:
         dues = intake_dues(config.routing, decision.priority, decision.service, now_ms)
+        service = config.routing.services.get(decision.service)
+        if service and service.workflow.triage:
+            dues = {}  # a triage service's cases get their clocks when classified
         return fastjson.dumps(
             {
                 "did": msg.delivery_id or "",
@@ -162,9 +190,28 @@ class Intake:
                 "reopen": int(config.reopen_within * 1000),
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
+                **_manual_payload(manual),
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)
                 ],
             }
         )
+
+    async def submit_chat(
+        self, config: Config, msg: InboundMessage, session: str, per_minute: int
+    ) -> tuple[IntakeResult, int]:
+        """A visitor's chat message (never with attachments: no thread hop for blobs), counted
+        against `per_minute` of chat `session` in the same step: the result and the message's
+        timeline position. Over the limit nothing is stored (RoutingRefused `rate_limited`)."""
+        started = time.perf_counter()
+        now_ms = self._clock.now_ms()
+        payload = self._payload(config, msg, decide(config.routing, msg), now_ms)
+        entry = fastjson.dumps(_entry(msg))
+        found = await self._scripts.chat_message(now_ms, payload, entry, session, per_minute)
+        if self._observe is not None:
+            self._observe(msg.channel, time.perf_counter() - started)
+        result = IntakeResult(
+            found["case_id"], found["contact_id"], found["assignee"], found["status"]
+        )
+        return result, int(found["position"])

@@ -30,6 +30,9 @@ class CaseFilter:
     assignee: str | None = None
     contact: str | None = None
     sla: str | None = None  # "breached" or "at_risk": open cases in that SLA index
+    created_by: str | None = None  # an operator id (manual cases) or a channel
+    owner: str | None = None  # the operator who owns the case's contact
+    priority: int | None = None
 
 
 class Store:
@@ -123,15 +126,28 @@ class Store:
     def _sla_index(self, sla: str) -> str:
         return self.keys.sla_breached if sla == "breached" else self.keys.sla_risk
 
+    def _index(self, flt: CaseFilter) -> str | None:
+        """The index walked newest first (likely the smallest one named); None: every id."""
+        if flt.contact:
+            return self.keys.contact_cases(flt.contact)
+        if flt.created_by:
+            return self.keys.created_cases(flt.created_by)
+        if flt.owner:
+            return self.keys.owned_cases(flt.owner)
+        if flt.sla:
+            return self._sla_index(flt.sla)
+        return self.keys.status(str(flt.status)) if flt.status else None
+
+    def _sets(self, flt: CaseFilter) -> list[str]:
+        """The indexes a matching case is in (besides the one walked)."""
+        sets = [self.keys.created_cases(flt.created_by)] if flt.created_by else []
+        sets += [self.keys.owned_cases(flt.owner)] if flt.owner else []
+        return sets + ([self._sla_index(flt.sla)] if flt.sla else [])
+
     async def _candidates(self, flt: CaseFilter, before: int | None, count: int) -> list[int]:
         high = f"({before}" if before is not None else "+inf"
-        if flt.contact or flt.status or flt.sla:
-            if flt.contact:
-                index = self.keys.contact_cases(flt.contact)
-            elif flt.sla:
-                index = self._sla_index(flt.sla)
-            else:
-                index = self.keys.status(str(flt.status))
+        index = self._index(flt)
+        if index is not None:
             ids = await self.redis.zrevrangebyscore(index, high, "-inf", start=0, num=count)
             return [int(text(i)) for i in ids]
         top = (
@@ -142,22 +158,27 @@ class Store:
         return list(range(top, max(top - count, 0), -1))
 
     async def _filter(self, flt: CaseFilter, ids: list[int]) -> list[int]:
+        sets = self._sets(flt)
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in ids:
-                pipe.hmget(self.keys.case(case_id), "st", "sv", "as")
-                if flt.sla:
-                    pipe.zscore(self._sla_index(flt.sla), case_id)
+                pipe.hmget(self.keys.case(case_id), "st", "sv", "as", "pr")
+                for key in sets:
+                    pipe.zscore(key, case_id)
             replies = await pipe.execute()
-        rows, in_sla = (replies[::2], replies[1::2]) if flt.sla else (replies, [1] * len(ids))
+        step = 1 + len(sets)
         wanted = []
-        for case_id, (st, sv, asg), sla in zip(ids, rows, in_sla, strict=True):
-            if st is None or (flt.sla and sla is None):
-                continue
-            if flt.status and text(st) != flt.status:
-                continue
-            if flt.service and text(sv or b"") != flt.service:
-                continue
-            if flt.assignee and text(asg or b"") != flt.assignee:
-                continue
-            wanted.append(case_id)
+        for n, case_id in enumerate(ids):
+            row, scores = replies[n * step], replies[n * step + 1 : (n + 1) * step]
+            if row[0] is not None and None not in scores and _fields_match(flt, row):
+                wanted.append(case_id)
         return wanted
+
+
+def _fields_match(flt: CaseFilter, row: list[Any]) -> bool:
+    st, sv, asg, pr = (text(v) if v is not None else "" for v in row)
+    return (
+        (not flt.status or st == flt.status)
+        and (not flt.service or sv == flt.service)
+        and (not flt.assignee or asg == flt.assignee)
+        and (flt.priority is None or pr == str(flt.priority))
+    )

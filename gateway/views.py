@@ -8,7 +8,7 @@ from typing import Any
 
 from routing import timeline
 
-STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
+STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved", "classifying", "returned")
 SLA_CLOCKS = (("rd", "reaction"), ("sd", "resolution"))  # due field -> name in `breached`
 
 
@@ -93,6 +93,11 @@ def case_json(
         "sla": _sla(f),
         "related_case": integer(f.get("rc")),
         "flags": [flag for flag in f.get("fl", "").split(",") if flag],
+        "theme": f.get("th") or None,
+        "subtheme": f.get("su") or None,
+        "product": f.get("pd") or None,
+        "fields": _json_object(f.get("cf") or "{}") or {},
+        "created_by": f.get("cb") or f.get("ch"),  # an operator id, or the channel
     }
 
 
@@ -132,7 +137,7 @@ def entry_json(
     for name, value in named.items():
         if name == "attachments" and isinstance(value, list):
             entry[name] = [attachment_json(case_id, a) for a in value if isinstance(a, dict)]
-        elif name in ("received_at", "due"):
+        elif name in ("received_at", "due", "edited_at"):
             entry[name] = rfc3339(value)
         else:
             entry[name] = value

@@ -34,10 +34,18 @@ def intake_dues(
     routing: RoutingSettings, priority: int, service: str, now_ms: int
 ) -> dict[str, list[Any]]:
     """Due times by contact category ("" for none): intake's Lua step picks the contact's."""
-    base = dues(routing, (priority, service, ""), now_ms)
+    return category_dues(routing, priority, service, now_ms)
+
+
+def category_dues(
+    routing: RoutingSettings, priority: int, service: str, start_ms: int, paused_ms: int = 0
+) -> dict[str, list[Any]]:
+    """Due times by contact category of clocks started at `start_ms` (creation, or for a
+    triaged case its classification) with `paused_ms` of pauses so far."""
+    base = dues(routing, (priority, service, ""), start_ms, paused_ms)
     table = {"": base} if base else {}
     for category in routing.categories:
-        found = dues(routing, (priority, service, category), now_ms)
+        found = dues(routing, (priority, service, category), start_ms, paused_ms)
         if found and found != base:
             table[category] = found
     return table

@@ -50,6 +50,10 @@
                                    state change never rewrites a timeline list element
     {p}cpt:<id>           set      e-mail addresses of the case's participants (To/Cc seen)
     {p}ack:<address>      string   acknowledgements sent to a sender this hour (loop guard)
+    {p}by:<creator>       zset     case ids created by an operator (manual) or a channel
+                                   (score = id): the "I created" folder
+    {p}own:<op>           zset     case ids of the contacts the operator owns (score = id),
+                                   moved with the contact when its owner changes
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -119,6 +123,8 @@ PER_ID = {
     "deliveries": "dlv:{}",
     "participants": "cpt:{}",
     "ack_count": "ack:{}",
+    "created_cases": "by:{}",
+    "owned_cases": "own:{}",
 }
 
 # A Redis hash tag at the very start: `{name}` with a non-empty name and no braces inside.
@@ -266,9 +272,6 @@ class Keys:
     def chat_session(self, session: str) -> str:
         return self._per_id("chat_session", session)
 
-    def chat_rate(self, session: str, minute: int) -> str:
-        return self._per_id("chat_rate", session, minute)
-
     def chat_ip(self, address: str) -> str:
         return self._per_id("chat_ip", address)
 
@@ -292,3 +295,9 @@ class Keys:
 
     def ack_count(self, address: str) -> str:
         return self._per_id("ack_count", address)
+
+    def created_cases(self, creator: str) -> str:
+        return self._per_id("created_cases", creator)
+
+    def owned_cases(self, operator_id: str) -> str:
+        return self._per_id("owned_cases", operator_id)

@@ -22,6 +22,7 @@ from routing.keys import FIXED, OUTBOX_GROUP, PER_ID
 FILES = (
     "lib.lua",
     "slalib.lua",
+    "wflib.lua",
     "intake.lua",
     "sync.lua",
     "actions.lua",
@@ -33,9 +34,11 @@ FILES = (
     "callbacks.lua",
     "outbox.lua",
     "media.lua",
+    "workflow.lua",
+    "move.lua",
 )
-SHARED = ("lib.lua", "slalib.lua")  # their locals are seen by every later file; the others are
-# wrapped in do/end
+# their locals are seen by every later file; the others are wrapped in do/end
+SHARED = ("lib.lua", "slalib.lua", "wflib.lua")
 _VERSION = re.compile(r"[A-Za-z0-9_]+")
 _LINE = re.compile(r"user_function:(\d+)")
 
@@ -137,7 +140,9 @@ def _quoted(text: str) -> str:
 
 
 _REGISTER = [
+    "local FUNCTIONS = {}  -- each body by name: one step may run another's (chat_message, intake)",
     "local function register(name, callback, flags)",
+    "  FUNCTIONS[name] = callback",
     "  redis.register_function{function_name = NAME .. '_' .. name, flags = flags or {},",
     "    callback = function(keys, args) begin(keys, args) return callback(args) end}",
     "end",

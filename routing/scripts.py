@@ -24,6 +24,7 @@ from routing.keys import Keys
 from routing.library import Library, build
 
 LIBRARY = build()
+Window = tuple[int, bool]  # the edit window in ms, and whether the admin acts (no window)
 NOT_FOUND = "Function not found"
 Observe = Callable[[str, float], None]  # (function name, seconds): latency metrics, if wanted
 UNSUPPORTED = "the Redis server has no Lua functions: the gateway needs Redis >= 7 or Valkey >= 8"
@@ -75,7 +76,7 @@ class Scripts:
             self._observe(name, time.perf_counter() - started)
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
-            raise RoutingRefused(result["error"])
+            raise RoutingRefused(result["error"], result)
         return result
 
     async def _call(self, call: Callable[..., Any], argv: tuple[Any, ...]) -> Any:
@@ -159,8 +160,17 @@ class Scripts:
         """Store an operator's chat message and publish it on `channel`: `{position}`."""
         return await self._run("chat_reply", now_ms, case_id, actor, text, channel)
 
-    async def chat_delivered(self, now_ms: int, case_id: int, position: int) -> dict[str, Any]:
-        return await self._run("chat_delivered", now_ms, case_id, position)
+    async def chat_message(
+        self, now_ms: int, message: str, entry: str, session: str, per_minute: int
+    ) -> dict[str, Any]:
+        """intake's step after counting the message in the session's minute: intake's result
+        and `position`; `rate_limited` over `per_minute` (nothing stored)."""
+        return await self._run("chat_message", now_ms, message, entry, session, per_minute)
+
+    async def chat_delivered(self, now_ms: int, sent: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        """Mark the (case id, timeline position) messages `sent`: `{marked}`, how many were not."""
+        pairs = [value for mark in sent for value in mark]
+        return await self._run("chat_delivered", now_ms, *pairs)
 
     async def chat_identity(
         self, now_ms: int, contact_id: str, phone: str, email: str
@@ -204,14 +214,54 @@ class Scripts:
     async def callback_missed(self, now_ms: int, case_id: int) -> dict[str, Any]:
         return await self._run("callback_missed", now_ms, case_id)
 
-    async def note(self, now_ms: int, case_id: int, author: str, text: str) -> dict[str, Any]:
-        return await self._run("note", now_ms, case_id, author, text)
+    async def note(
+        self, now_ms: int, case_id: int, author: str, text: str, window_ms: int, admin: bool
+    ) -> dict[str, Any]:
+        """`window_ms`: how long after resolve an operator may still add one."""
+        return await self._run("note", now_ms, case_id, author, text, window_ms, int(admin))
+
+    async def wf_patch(
+        self, now_ms: int, case_id: int, actor: str, changes: str, catalogue: str, context: str
+    ) -> dict[str, Any]:
+        """routing/lua/workflow.lua: JSON arguments as gateway/workflow.py builds them."""
+        return await self._run("wf_patch", now_ms, case_id, actor, changes, catalogue, context)
+
+    async def wf_classify(
+        self, now_ms: int, case_id: int, actor: str, changes: str, catalogue: str, context: str
+    ) -> dict[str, Any]:
+        return await self._run("wf_classify", now_ms, case_id, actor, changes, catalogue, context)
+
+    async def wf_reopen(
+        self, now_ms: int, case_id: int, actor: str, catalogue: str, window_ms: int, due: str
+    ) -> dict[str, Any]:
+        return await self._run("wf_reopen", now_ms, case_id, actor, catalogue, window_ms, due)
 
     async def reply(
         self, now_ms: int, case_id: int, actor: str, text: str, channels: Sequence[str]
     ) -> dict[str, Any]:
         """The out message and its outbox entry; `channels`: those a sender can deliver."""
         return await self._run("reply", now_ms, case_id, actor, text, ",".join(channels))
+
+    async def move(
+        self, now_ms: int, case_id: int, actor: str, entry: str, to_case: int, window_ms: int
+    ) -> dict[str, Any]:
+        """The entry and its notes moved to `to_case`: `{entry, to_case}` (lua/move.lua);
+        `window_ms`: how long after resolve an operator may still move from or to a case."""
+        return await self._run("move", now_ms, case_id, actor, entry, to_case, window_ms)
+
+    async def entry_note(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str, window: Window
+    ) -> dict[str, Any]:
+        """A note on one entry: `{id, entry}` (the stored note)."""
+        args = (case_id, author, entry, text, window[0], int(window[1]))
+        return await self._run("entry_note", now_ms, *args)
+
+    async def note_edit(
+        self, now_ms: int, case_id: int, author: str, entry: str, text: str, window: Window
+    ) -> dict[str, Any]:
+        """The author's note with a new text: `{id, entry}`."""
+        args = (case_id, author, entry, text, window[0], int(window[1]))
+        return await self._run("note_edit", now_ms, *args)
 
 
 def _lacks_functions(error: ResponseError) -> bool:

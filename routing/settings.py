@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from channels.message import CHANNELS
 from channels.phones import e164
 from channels.settings import Problems, Secret, Table, kind_of
-from routing import sla_settings
+from routing import catalogue_settings, sla_settings
+from routing.catalogue_settings import Catalogue, Workflow
 from routing.schedule import ALWAYS, Schedule
 from routing.sla_settings import Callbacks, SlaPolicy
 
@@ -41,6 +42,7 @@ class Service:
     sticky_owner: bool
     ack: bool
     schedule: str | None = None  # business hours of its deadlines (a category's win)
+    workflow: Workflow = field(default_factory=Workflow)  # triage, required and custom fields
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class RoutingSettings:
     sla_policy: SlaPolicy
     categories: dict[str, Category]
     callbacks: Callbacks
+    catalogue: Catalogue = field(default_factory=Catalogue)  # [[themes]], [[products]]
 
     def terms(self, priority: int, service: str, category: str = "") -> tuple[Sla | None, str]:
         """The deadlines and schedule id of a case: the contact's category first, then the
@@ -129,6 +132,7 @@ def read(root: Table, region: str, admin_token: Secret) -> RoutingSettings:
         sla_policy=sla_settings.read_policy(sla_table, operators, services),
         categories=_categories(root.tables("client_categories"), schedules, sla),
         callbacks=sla_settings.read_callbacks(root.table("callbacks")),
+        catalogue=catalogue_settings.read(root, types),
     )  # fmt: skip
 
 
@@ -309,6 +313,7 @@ def _service(
         sticky_owner=table.flag("sticky_owner", False),
         ack=table.flag("ack", False),
         schedule=table.reference("schedule", schedules, "schedule"),
+        workflow=catalogue_settings.read_workflow(table),
     )
     table.close()
     return service

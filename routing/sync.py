@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from routing.scripts import Scripts
-from routing.settings import RoutingSettings
+from routing.settings import RoutingSettings, Service
 
 
 def routing_config(settings: RoutingSettings) -> dict[str, Any]:
@@ -20,11 +20,20 @@ def routing_config(settings: RoutingSettings) -> dict[str, Any]:
             for op in settings.operators.values()
         },
         "services": {
-            svc.id: {"members": list(svc.operators), "sticky": svc.sticky_owner}
+            svc.id: {"members": list(svc.operators), "sticky": svc.sticky_owner, **_workflow(svc)}
             for svc in settings.services.values()
         },
         "offer_timeouts": {ch: int(s * 1000) for ch, s in settings.offer_timeout.items()},
     }
+
+
+def _workflow(service: Service) -> dict[str, Any]:
+    """`triage`, and `required` as "<resolve|accept> <id>,<id>" (routing/lua/wflib.lua)."""
+    flow = service.workflow
+    found: dict[str, Any] = {"triage": flow.triage}
+    if flow.required:
+        found["required"] = f"{flow.required_for} {','.join(flow.required)}"
+    return found
 
 
 async def apply(scripts: Scripts, settings: RoutingSettings, version: str) -> None:

@@ -40,6 +40,9 @@ STORED = {
     "delivery_error": "de",
     "provider_id": "pi",
     "attempts": "n",
+    "field": "fn",  # a `change` entry: which field, its old and new value
+    "old": "ov",
+    "new": "nv",
 }
 
 _NAMES = {stored: name for name, stored in STORED.items() if name != "status"}

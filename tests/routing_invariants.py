@@ -25,9 +25,9 @@ from routing.keys import Keys
 from routing.rules import Decision
 from routing.scripts import Scripts
 
-STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved")
-OPEN = ("assigned", "in_progress", "waiting")
-COUNTED = ("assigned", "in_progress")
+STATUSES = ("queued", "assigned", "in_progress", "waiting", "resolved", "classifying", "returned")
+OPEN = ("assigned", "in_progress", "waiting", "classifying", "returned")  # held by the assignee
+COUNTED = ("assigned", "in_progress", "classifying")
 
 
 @dataclass

@@ -153,7 +153,8 @@ async def test_duplicated_and_reordered_events_end_the_same(gateway: TestClient)
     assert outcomes[0] == outcomes[1]
     status, assignee, flags, entry = outcomes[0]
     assert (status, assignee, flags) == ("in_progress", "boris", [])
-    assert entry == {"kind": "call", "direction": "in", "to": LINE, "operator": "boris", **rec}
+    seen = {"kind": "call", "direction": "in", "to": LINE, "operator": "boris", "provider": "phone"}
+    assert entry == {**seen, **rec}
     assert (await load(gateway, "anna"))["phone"] == 0  # both offers were revoked
 
 

@@ -3,6 +3,8 @@
 Each process receives every reply and sends those whose case has a socket here; with several
 processes or hosts the visitor's own process is the one that answers. A reply published while
 this process's subscription is down is not lost: the visitor gets it replayed on reconnect.
+Marking replies `sent` is a task of its own: the next reply is not held up by the previous
+one's write (an fsync with durability "always"), and marks that pile up go in one step.
 """
 
 from __future__ import annotations
@@ -31,6 +33,27 @@ class Hub:
     def __init__(self) -> None:
         self._sockets: dict[int, set[web.WebSocketResponse]] = {}
         self.open: set[web.WebSocketResponse] = set()  # every visitor socket, hello or not
+        self._sent: list[tuple[int, int]] = []  # (case id, timeline position) to mark sent
+        self._have_sent = asyncio.Event()
+
+    def sent(self, case_id: int, position: int) -> None:
+        """A reply reached its visitor: `mark_sent` records it."""
+        self._sent.append((case_id, position))
+        self._have_sent.set()
+
+    async def mark_sent(self, runtime: Runtime) -> None:
+        """Forever: what `sent` noted, all at once; kept and retried while Redis is away."""
+        while True:
+            await self._have_sent.wait()
+            self._have_sent.clear()
+            marks, self._sent = self._sent, []
+            try:
+                await runtime.scripts.chat_delivered(int(time.time() * 1000), marks)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                self._sent[:0] = marks
+                self._have_sent.set()
+                await asyncio.sleep(RETRY)
+            raise_if_cancelled()
 
     async def close_all(self) -> None:
         """On shutdown: open sockets would keep the server from draining."""
@@ -75,11 +98,11 @@ class Hub:
             if message is None:
                 continue
             try:
-                await self._dispatch(runtime, text(message["channel"]), message["data"])
+                await self._dispatch(text(message["channel"]), message["data"])
             except (ValueError, KeyError, TypeError):  # not ours: keep serving the rest
                 log.warning("unreadable chat reply on %s", text(message["channel"]))
 
-    async def _dispatch(self, runtime: Runtime, channel: str, data: Any) -> None:
+    async def _dispatch(self, channel: str, data: Any) -> None:
         case_id = int(channel.rpartition(":")[2])
         sockets = self._sockets.get(case_id)
         if not sockets:
@@ -95,7 +118,7 @@ class Hub:
                 except ConnectionError:
                     pass  # gone: the socket's own handler cleans up
         if sent:
-            await runtime.scripts.chat_delivered(int(time.time() * 1000), case_id, reply["p"])
+            self.sent(case_id, reply["p"])
 
 
 HUB = web.AppKey("chat hub", Hub)

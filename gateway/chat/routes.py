@@ -1,4 +1,4 @@
-"""The chat's routes and its one background task (the reply subscription), added to the app."""
+"""The chat's routes and its background tasks (the reply subscription, marking replies sent)."""
 
 from __future__ import annotations
 
@@ -30,9 +30,12 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         pubsub: PubSub | None = await hub.subscribe(runtime)
     except (RedisConnectionError, RedisTimeoutError, OSError):
         pubsub = None  # Redis went away just now: the hub subscribes when it is back
-    task = asyncio.create_task(hub.run(runtime, pubsub), name="chat replies")
+    tasks = [
+        asyncio.create_task(hub.run(runtime, pubsub), name="chat replies"),
+        asyncio.create_task(hub.mark_sent(runtime), name="chat replies sent"),
+    ]
     yield
-    await stop_tasks([task])
+    await stop_tasks(tasks)
 
 
 async def _close_sockets(app: web.Application) -> None:

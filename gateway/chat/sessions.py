@@ -54,11 +54,6 @@ async def may_open(runtime: Runtime, address: str, limit: int) -> bool:
     return await _counted(runtime, runtime.keys.chat_ip(address), IP_WINDOW, limit)
 
 
-async def may_send(runtime: Runtime, token: str, limit: int) -> bool:
-    minute = int(time.time() // 60)
-    return await _counted(runtime, runtime.keys.chat_rate(token, minute), 120, limit)
-
-
 async def online(runtime: Runtime, case_id: int) -> bool:
     """Whether a member of the case's service is available: else the widget offers e-mail."""
     service_id = await runtime.redis.hget(runtime.keys.case(case_id), "sv")

@@ -19,6 +19,7 @@ from gateway.chat.hub import Hub
 from gateway.chat.sessions import Session
 from gateway.runtime.state import Runtime
 from gateway.views import rfc3339
+from routing.errors import RoutingRefused
 
 ANONYMOUS_SUBJECT = "Website chat"
 
@@ -40,13 +41,8 @@ class Visitor:
             await self.hello(frame, settings)
         elif self.session is None:
             await self.send(frames.error("hello_first", "Send a hello before any message."))
-        elif not await sessions.may_send(
-            self.runtime, self.session.token, settings.messages_per_minute
-        ):
-            limit = settings.messages_per_minute
-            await self.send(frames.error("rate_limited", f"At most {limit} messages a minute."))
         else:
-            await self.message(self.session, frame)
+            await self.message(self.session, frame, settings.messages_per_minute)
 
     def leave(self) -> None:
         if self.session is not None:
@@ -84,7 +80,7 @@ class Visitor:
         for frame in await replay(self.runtime, session.case_id, since):
             await self.send(frame)
             if frame["from"] == "operator":
-                await self.runtime.scripts.chat_delivered(_now(), session.case_id, frame["id"])
+                self.hub.sent(session.case_id, frame["id"])
 
     async def _status(self, session: Session, *, force: bool = False) -> None:
         online = await sessions.online(self.runtime, session.case_id)
@@ -117,7 +113,7 @@ class Visitor:
         await sessions.save(self.runtime, session)
         return session
 
-    async def message(self, session: Session, frame: frames.Message) -> None:
+    async def message(self, session: Session, frame: frames.Message, per_minute: int) -> None:
         inbound = InboundMessage(
             channel="chat",
             dedupe_scope=f"chat:{session.token}",
@@ -126,15 +122,20 @@ class Visitor:
             threading="case",
             case_hint=session.case_id,
         )
-        result = await self.runtime.intake.submit(self.runtime.config, inbound)
+        try:  # counted and stored in one step (gateway/intake.py)
+            result, position = await self.runtime.intake.submit_chat(
+                self.runtime.config, inbound, session.token, per_minute
+            )
+        except RoutingRefused as error:
+            if error.code != "rate_limited":
+                raise
+            await self.send(frames.error(error.code, f"At most {per_minute} messages a minute."))
+            return
         if result.case_id != session.case_id:  # resolved too long ago: a new, related case
             session = Session(session.token, result.case_id, result.contact_id)
             await sessions.save(self.runtime, session)
             self._attach(session)
             await self._welcome(session)
-        # The position is read after the write: a reply landing in between only shifts `id`
-        # (the widget keeps the largest id it saw as `since`).
-        position = await self.runtime.redis.llen(self.runtime.keys.timeline(result.case_id)) - 1
         await self.send(frames.message("visitor", frame.text, rfc3339(_now()), position))
         if not self.online:
             await self._status(session)

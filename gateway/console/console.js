@@ -119,6 +119,8 @@
     state.unseen.clear();
     state.open = null;
     state.lastEventId = null;
+    $("created").open = false;
+    $("created-list").replaceChildren();
     showSignin(message);
   }
 
@@ -344,6 +346,28 @@
     } catch {
       // no audio device: the badge is enough
     }
+  }
+
+  // ---- cases I created: GET /api/cases?created_by=me (refused by a gateway without it) ----
+  async function loadCreated() {
+    const status = $("created-status");
+    status.className = "muted";
+    status.textContent = "Loading…";
+    try {
+      const page = await api("GET", "api/cases?created_by=me&limit=50");
+      $("created-list").replaceChildren(...page.cases.map(createdItem));
+      status.textContent = page.cases.length ? "" : "You have not created any cases yet.";
+    } catch (error) {
+      $("created-list").replaceChildren();
+      status.className = "error";
+      status.textContent = `The cases you created cannot be listed: ${error.message}`;
+    }
+  }
+  function createdItem(c) {
+    const item = caseLink(c);
+    item.setAttribute("data-testid", "created-item");
+    item.setAttribute("data-case-id", c.id);
+    return item;
   }
 
   // ---- the case view ----
@@ -625,6 +649,7 @@
       const [kind, target] = $("transfer-to").value.split(":");
       act("transfer", { [kind]: target }, () => { $("transfer-box").open = false; });
     });
+    $("created").addEventListener("toggle", () => { if ($("created").open) loadCreated(); });
     setInterval(tickOffers, 1000);
   }
 

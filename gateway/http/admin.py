@@ -41,7 +41,7 @@ async def reload_config(request: web.Request) -> web.Response:
         config = load_config(runtime.config.path)
     except ConfigError as error:
         body = error_body(error)
-        body["error"]["problems"] = error.problems  # type: ignore[assignment]
+        body["error"]["problems"] = error.problems
         return web.json_response(body, status=422)
     await sync.apply(runtime.scripts, config.routing, config.version)
     old = runtime.config.routing

@@ -19,7 +19,9 @@ from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
 from gateway.http import admin, console, hooks, metrics, observe, phone_hooks
-from gateway.http.api import actions, callbacks, cases, operators
+from gateway.http.api import actions, callbacks, cases, operators, workflow
+from gateway.http.api import history as case_history
+from gateway.http.api import timeline as case_timeline
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
@@ -115,6 +117,9 @@ def build_app(
     actions.add_routes(app)
     operators.add_routes(app)
     callbacks.add_routes(app)
+    workflow.add_routes(app)
+    case_timeline.add_routes(app)
+    case_history.add_routes(app)
     admin.add_routes(app)
     metrics.add_routes(app)
     console.add_routes(app)

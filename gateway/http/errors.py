@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.web_protocol import RequestHandler
@@ -54,10 +55,11 @@ def status_of(error: IntakeError) -> int:
     return next(STATUS[kind] for kind in type(error).__mro__ if kind in STATUS)
 
 
-def error_body(error: IntakeError) -> dict[str, dict[str, str]]:
-    body = {"code": error.code, "message": error.message}
+def error_body(error: IntakeError) -> dict[str, dict[str, Any]]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.field is not None:
         body["field"] = error.field
+    body.update(error.extra)
     return {"error": body}
 
 

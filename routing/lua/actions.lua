@@ -3,7 +3,7 @@
 local A, cid, actor, c, st, assignee, ch, sv
 
 local function mine() return actor == '' or actor == assignee end
-local function counted() return st == 'assigned' or st == 'in_progress' end
+local function counted() return st == 'assigned' or st == 'in_progress' or st == 'classifying' end
 
 local function give_back(reason)
   redis.call('SADD', K.excluded(cid), assignee)
@@ -37,6 +37,8 @@ action('accept', function()
     if A[4] ~= '' and A[4] ~= c[6] then return fail('offer_expired') end
     if NOW >= num(c[7]) then give_back('expired') return fail('offer_expired') end
   end
+  local missing = wf_missing(cid, 'accept')
+  if #missing > 0 then return wf_refuse_missing(missing) end
   set_status(cid, 'in_progress')
   redis.call('ZREM', K.offers, cid)
   redis.call('HDEL', K.case(cid), 'of', 'oe')
@@ -44,7 +46,9 @@ action('accept', function()
   timeline(cid, {k = 'status', s = 'in_progress', by = assignee})
   sla_arm(cid)
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
-    redis.call('HSETNX', K.contact(c[5]), 'ow', assignee)
+    if redis.call('HSETNX', K.contact(c[5]), 'ow', assignee) == 1 then
+      index_owner(c[5], nil, assignee)
+    end
   end
   return cjson.encode({status = 'in_progress'})
 end)
@@ -74,6 +78,8 @@ action('resolve', function()
     if actor ~= '' then return fail('not_yours') end
     redis.call('ZREM', K.queue(sv, ch), cid)
   elseif not mine() then return fail('not_yours') end
+  local missing = wf_missing(cid, 'resolve')
+  if #missing > 0 then return wf_refuse_missing(missing) end
   set_status(cid, 'resolved')
   redis.call('HSET', K.case(cid), 'ra', NOW)
   redis.call('ZREM', K.resumes, cid)

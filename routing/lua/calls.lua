@@ -47,7 +47,7 @@ local function case_of()
   return cid
 end
 
-local function counted(st) return st == 'assigned' or st == 'in_progress' end
+local function counted(st) return st == 'assigned' or st == 'in_progress' or st == 'classifying' end
 
 local function let_go(cid, st, holder, reason)
   if counted(st) then release(cid, holder) end
@@ -81,7 +81,7 @@ local function take(cid, op, reason)
   redis.call('HSETNX', K.case(cid), 'aa', NOW)
   timeline(cid, {k = 'status', s = 'in_progress', by = op})
   if redis.call('HGET', K.routing_config, 'sticky:' .. sv) == '1' then
-    redis.call('HSETNX', K.contact(f[5]), 'ow', op)
+    if redis.call('HSETNX', K.contact(f[5]), 'ow', op) == 1 then index_owner(f[5], nil, op) end
   end
   refresh_pools(op)
   if holder and holder ~= op then drain(holder) end
@@ -117,6 +117,7 @@ local function call_entry()
   local f = redis.call('HMGET', call, 'op', 'an', 'dur', 'rec', 'ea', 'd', 'f', 't', 'tid')
   local entry = {at = tonumber(f[5]), k = 'call', call_id = e.call, d = f[6], f = f[7], t = f[8]}
   entry[ENTRY.id] = f[9]
+  entry.provider = e.prov  -- names the call hash when the entry is moved (move.lua)
   if f[1] then entry.o = f[1] end
   if f[3] then entry.duration = tonumber(f[3]) end
   if f[4] then entry.recording_url = f[4] end

@@ -19,18 +19,23 @@ register('chat_reply', function(args)
   return ok({position = position, id = id})
 end)
 
--- chat_delivered(now, case id, timeline position): an outgoing message reached the visitor.
-register('chat_delivered', function(args)
-  local key = K.timeline(args[2])
-  local raw = redis.call('LINDEX', key, args[3])
-  if not raw then return ok({marked = false}) end
+local function mark_sent(cid, position)
+  local key = K.timeline(cid)
+  local raw = redis.call('LINDEX', key, position)
+  if not raw then return 0 end
   local entry = cjson.decode(raw)
-  if entry.k ~= 'message' or entry.d ~= 'out' or entry[ENTRY.delivery] == 'sent' then
-    return ok({marked = false})
-  end
+  if entry.k ~= 'message' or entry.d ~= 'out' or entry[ENTRY.delivery] == 'sent' then return 0 end
   entry[ENTRY.delivery] = 'sent'
-  redis.call('LSET', key, args[3], cjson.encode(entry))
-  return ok({marked = true})
+  redis.call('LSET', key, position, cjson.encode(entry))
+  return 1
+end
+
+-- chat_delivered(now, case id, timeline position, case id, position...): outgoing messages
+-- that reached their visitors, as many as piled up: one step, one fsync for all.
+register('chat_delivered', function(args)
+  local marked = 0
+  for i = 2, #args - 1, 2 do marked = marked + mark_sent(args[i], args[i + 1]) end
+  return ok({marked = marked})
 end)
 
 -- chat_identity(now, contact id, phone, email): what a visitor tells later (the offline
@@ -46,4 +51,19 @@ register('chat_identity', function(args)
   add(args[2], 'ph', K.phone_index, args[3])
   add(args[2], 'em', K.email_index, args[4])
   return ok({contact = args[2]})
+end)
+
+-- chat_message(now, intake payload, entry, session token, messages per minute): a visitor's
+-- message counted against the session's minute and stored in one step, one write (one fsync
+-- with appendfsync always) instead of two; over the limit nothing is stored. Answers intake's
+-- result and the timeline position of the message, which the visitor's echo frame carries.
+register('chat_message', function(args)
+  local key = K.chat_rate(args[4], math.floor(NOW / 60000))
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, 120) end
+  if count > tonumber(args[5]) then return fail('rate_limited') end
+  local result = cjson.decode(FUNCTIONS.intake(args))
+  if result.error then return cjson.encode(result) end
+  result.position = redis.call('LLEN', K.timeline(result.case_id)) - 1
+  return cjson.encode(result)
 end)

@@ -108,12 +108,14 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
+  if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
   if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
+  index_new_case(cid, contact, m.cb or m.ch)
   return cid
 end
 
@@ -180,11 +182,27 @@ local function store(contact)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
     if op then event(op, 'message', cid) end
-  else
+  elseif not (m.cb and wf_hold(cid, m.cb)) then
     route(cid)
   end
   sla_arm(cid)
   return cid
+end
+
+-- A manual case (m.merge ms > 0) for a known contact with an open case in the same service
+-- created within m.merge: that case's id. Read before anything is written.
+local function duplicate()
+  if not m.merge or m.merge <= 0 then return nil end
+  local contact = false
+  if m.phone ~= '' then contact = redis.call('HGET', K.phone_index, m.phone) end
+  if not contact and m.email ~= '' then contact = redis.call('HGET', K.email_index, m.email) end
+  if not contact then return nil end
+  for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 49)) do
+    local f = redis.call('HMGET', K.case(cid), 'sv', 'st', 'ca')
+    if NOW - num(f[3]) >= m.merge then return nil end  -- newer ids were created later
+    if f[1] == m.svc and f[2] ~= 'resolved' then return cid end
+  end
+  return nil
 end
 
 -- A delivery seen before is remembered as "<case id> <contact id>" (bytes count: memory).
@@ -199,6 +217,8 @@ register('intake', function(args)
       return answer(string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1))
     end
   end
+  local dup = duplicate()
+  if dup then return cjson.encode({error = 'duplicate_case', case_id = tonumber(dup)}) end
   -- a machine's mail creates no contact; dropped, it is not remembered (nothing was stored)
   local contact
   if m.auto then contact = known_contact() else contact = find_contact() end

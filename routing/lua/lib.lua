@@ -133,9 +133,11 @@ local function assign(cid, op)
   redis.call('HSET', K.operator(op), 'la', seq)
   redis.call('SADD', K.operator_cases(op), cid)
   redis.call('ZREM', K.queue(f[2], ch), cid)
-  set_status(cid, 'assigned')
+  -- a triage service's cases wait `classifying` with the operator (no offer: classify is the accept)
+  local triage = redis.call('HGET', K.routing_config, 'triage:' .. f[2]) == '1'
+  set_status(cid, triage and 'classifying' or 'assigned')
   redis.call('HSET', K.case(cid), 'as', op, 'la', op)
-  local timeout = num(redis.call('HGET', K.routing_config, 'ot:' .. ch))
+  local timeout = triage and 0 or num(redis.call('HGET', K.routing_config, 'ot:' .. ch))
   if timeout > 0 then
     local offer = tostring(seq)
     redis.call('HSET', K.case(cid), 'of', offer, 'oe', NOW + timeout)
@@ -211,5 +213,20 @@ local function drain(op)
     local cid = best_queued(op, s)
     if not cid then return end
     assign(cid, op)
+  end
+end
+
+-- The folders' indexes (routing/keys.py): the cases each creator made, and the cases of the
+-- contacts each operator owns, kept by the steps that create cases and change owners.
+local function index_new_case(cid, contact, creator)
+  redis.call('ZADD', K.created_cases(creator), cid, cid)
+  local owner = redis.call('HGET', K.contact(contact), 'ow')
+  if owner then redis.call('ZADD', K.owned_cases(owner), cid, cid) end
+end
+
+local function index_owner(contact, old, new)
+  for _, cid in ipairs(redis.call('ZRANGE', K.contact_cases(contact), 0, -1)) do
+    if old then redis.call('ZREM', K.owned_cases(old), cid) end
+    if new then redis.call('ZADD', K.owned_cases(new), cid, cid) end
   end
 end

@@ -26,5 +26,6 @@ register('set_owner', function(args)
   local current = redis.call('HGET', key, 'ow')
   if args[3] ~= '' and args[3] ~= current then return fail('not_owner') end
   if args[4] == '' then redis.call('HDEL', key, 'ow') else redis.call('HSET', key, 'ow', args[4]) end
+  index_owner(args[2], current, args[4] ~= '' and args[4] or nil)
   return cjson.encode({owner = args[4]})
 end)

@@ -16,6 +16,10 @@ end
 register('note', function(args)
   local cid = args[2]
   if redis.call('EXISTS', K.case(cid)) == 0 then return fail('case_not_found') end
+  -- args[5] = the edit window (ms), args[6] = '1' for the admin
+  if wf_window_closed(cid, args[6] == '1' and '' or args[3], args[5]) then
+    return fail('edit_window_closed')
+  end
   local id = timeline(cid, {kind = 'note', text = args[4], operator = args[3]})
   local assignee = redis.call('HGET', K.case(cid), 'as')
   if assignee and assignee ~= args[3] then  -- "someone else edited this case"

@@ -1,6 +1,7 @@
 -- sync(now, config JSON, version): apply the routing part of a config (routing/sync.py).
 -- Config: {"operators": {id: {"total": n, "caps": {ch: n}}},
---   "services": {id: {"members": [...], "sticky": bool}}, "offer_timeouts": {ch: ms}};
+--   "services": {id: {"members": [...], "sticky": bool, "triage": bool, "required"?: text}},
+--   "offer_timeouts": {ch: ms};
 -- the version is kept for processes that missed the reload announcement.
 
 local function forget_memberships(op)
@@ -40,6 +41,8 @@ register('sync', function(args)
   apply_operators(cfg, touched)
   for sv, s in pairs(cfg.services) do
     if s.sticky then redis.call('HSET', K.routing_config, 'sticky:' .. sv, '1') end
+    if s.triage then redis.call('HSET', K.routing_config, 'triage:' .. sv, '1') end
+    if s.required then redis.call('HSET', K.routing_config, 'req:' .. sv, s.required) end
     for _, op in ipairs(s.members) do
       redis.call('SADD', K.service_members(sv), op)
       redis.call('SADD', K.operator_services(op), sv)

@@ -37,6 +37,11 @@ REFUSALS: dict[str, tuple[type[IntakeError], str]] = {
     "no_callback": (Conflict, "The case has no callback to log an attempt of."),
     "no_outbound_channel": (Conflict, "Replies cannot be sent on this case's channel."),
     "no_recipient": (Conflict, "The contact has no address on this case's channel."),
+    "missing_required_fields": (InvalidField, "The case lacks fields its service requires."),
+    "invalid_combination": (InvalidField, "The classification does not fit the catalogue."),
+    "edit_window_closed": (Conflict, "The case was resolved too long ago to change it."),
+    "not_classifying": (Conflict, "The case is not waiting for classification."),
+    "not_resolved": (Conflict, "Only a resolved case can be reopened."),
 }
 
 
@@ -49,7 +54,12 @@ def now_ms() -> int:
 
 def refused(error: RoutingRefused) -> IntakeError:
     kind, message = REFUSALS.get(error.code, (Conflict, "The change was refused."))
-    return kind(message, code=error.code)
+    detail = error.detail
+    field = detail.get("field")
+    if field and detail.get("reason"):
+        message = f"'{field}' does not fit: {detail['reason']}."
+    extra = {"fields": detail["fields"]} if "fields" in detail else None
+    return kind(message, code=error.code, field=field, extra=extra)
 
 
 def _acting(who: Actor) -> str:
@@ -169,7 +179,14 @@ async def note(request: web.Request) -> web.Response:
     case_id = case_id_of(request)
     text = _text(await json_body(request), "text", required=True)
     try:
-        await runtime.scripts.note(runtime.clock.now_ms(), case_id, who.operator or "admin", text)
+        await runtime.scripts.note(
+            runtime.clock.now_ms(),
+            case_id,
+            who.operator or "admin",
+            text,
+            int(runtime.config.edit_window * 1000),
+            who.admin,
+        )
     except RoutingRefused as error:
         raise refused(error) from None
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)

@@ -9,14 +9,16 @@ from urllib.parse import quote
 from aiohttp import web
 
 from channels import validate
-from channels.errors import BadRequest, InvalidField, NotFound
+from channels.errors import BadRequest, Conflict, InvalidField, NotFound
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.http.auth import actor
 from gateway.http.body import require_type
-from gateway.runtime.state import Runtime
+from gateway.intake import ManualCase
+from gateway.runtime.state import Actor, Runtime
 from gateway.store import CaseFilter
 from gateway.views import STATUSES
+from routing.errors import RoutingRefused
 from routing.rules import Decision, decide
 
 MAX_PAGE = 200
@@ -55,8 +57,22 @@ def _cursor(request: web.Request) -> int | None:
     return found
 
 
+def _folders(request: web.Request, who: Actor) -> dict[str, Any]:
+    """The console's folders: `created_by`, `owner` (`me`: the caller) and `priority`."""
+    me = who.operator or "admin"
+    found: dict[str, Any] = {}
+    for name in ("created_by", "owner"):
+        raw = request.query.get(name) or None
+        found[name] = me if raw == "me" else raw
+    raw = request.query.get("priority", "")
+    found["priority"] = validate.positive_id(raw) if raw else None
+    if raw and found["priority"] is None:
+        raise InvalidField("'priority' must be a positive whole number.", field="priority")
+    return found
+
+
 async def list_cases(request: web.Request) -> web.Response:
-    runtime, _ = actor(request)
+    runtime, who = actor(request)
     status = request.query.get("status") or None
     if status is not None and status not in STATUSES:
         raise InvalidField(f"'status' must be one of {', '.join(STATUSES)}.", field="status")
@@ -69,6 +85,7 @@ async def list_cases(request: web.Request) -> web.Response:
         assignee=request.query.get("assignee") or None,
         contact=request.query.get("contact") or None,
         sla=sla,
+        **_folders(request, who),
     )
     limit = _int_param(request, "limit", 50, 1, MAX_PAGE)
     cases, cursor = await runtime.store.page(flt, limit, _cursor(request))
@@ -128,12 +145,31 @@ def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage
     return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
 
 
+def _manual(runtime: Runtime, who: Actor, body: dict[str, Any]) -> ManualCase:
+    force = body.get("force", False)
+    if not isinstance(force, bool):
+        raise InvalidField("'force' must be true or false.", field="force")
+    merge_within = 0.0 if force else runtime.config.merge_within
+    return ManualCase(created_by=who.operator or "", merge_within=merge_within)
+
+
 async def create_case(request: web.Request) -> web.Response:
-    runtime, _ = actor(request)
+    runtime, who = actor(request)
     body = await json_body(request)
     message = _manual_message(runtime, body, request.headers.get("Idempotency-Key"))
     decision = _manual_decision(runtime, body, message)
-    result = await runtime.intake.submit(runtime.config, message, decision)
+    manual = _manual(runtime, who, body)
+    try:
+        result = await runtime.intake.submit(runtime.config, message, decision, manual)
+    except RoutingRefused as error:
+        if error.code != "duplicate_case":
+            raise
+        raise Conflict(
+            "The contact has an open case in this service opened within [cases].merge_within;"
+            ' send "force": true to open another.',
+            code="duplicate_case",
+            extra={"case_id": error.detail.get("case_id")},
+        ) from None
     return web.json_response(await runtime.store.case(result.case_id), status=201)
 
 

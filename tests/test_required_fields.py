@@ -1,0 +1,96 @@
+"""Required fields: a case lacking them cannot be resolved (or accepted, when the service says
+so); a manual case lacking them goes back to its creator until they are filled in."""
+
+from __future__ import annotations
+
+import redis
+
+from routing.keys import Keys
+from tests.workflow_helpers import (
+    BILLING,
+    ORDERS,
+    Start,
+    as_op,
+    available,
+    call,
+    case,
+    clock,
+    event_types,
+    sms,
+    start,
+)
+
+__all__ = ["clock", "start"]  # fixtures
+
+MANUAL = {"contact": {"phone": "+79160000002"}, "text": "wants a refund", "service": "billing"}
+FILLED = {"theme": "delivery", "type": "request", "subtheme": "late", "fields": {"contract": "K-7"}}
+
+
+async def test_resolve_without_required_fields_is_422_listing_them(start: Start) -> None:
+    client = await start()
+    await available(client, "c")
+    case_id = await sms(client, BILLING)
+    answer = await call(
+        client, "POST", f"/api/cases/{case_id}/resolve", headers=as_op("c"), status=422
+    )
+    assert answer["error"]["code"] == "missing_required_fields"
+    assert answer["error"]["fields"] == ["theme", "subtheme", "contract"]
+    assert (await case(client, case_id))["status"] == "assigned"  # nothing changed
+    await call(client, "PATCH", f"/api/cases/{case_id}", {"theme": "delivery", "type": "request"})
+    answer = await call(client, "POST", f"/api/cases/{case_id}/resolve", status=422)
+    assert answer["error"]["fields"] == ["subtheme", "contract"]  # the admin is held to it too
+    await call(client, "PATCH", f"/api/cases/{case_id}", FILLED, headers=as_op("c"))
+    resolved = await call(client, "POST", f"/api/cases/{case_id}/resolve", headers=as_op("c"))
+    assert resolved["status"] == "resolved"
+
+
+async def test_accept_needs_the_fields_required_for_accept(start: Start) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client, ORDERS)
+    answer = await call(
+        client, "POST", f"/api/cases/{case_id}/accept", headers=as_op("a"), status=422
+    )
+    assert (answer["error"]["code"], answer["error"]["fields"]) == (
+        "missing_required_fields", ["theme"],
+    )  # fmt: skip
+    await call(client, "PATCH", f"/api/cases/{case_id}", {"theme": "delivery"}, headers=as_op("a"))
+    accepted = await call(client, "POST", f"/api/cases/{case_id}/accept", headers=as_op("a"))
+    assert accepted["status"] == "in_progress"
+
+
+async def test_a_manual_case_lacking_fields_is_returned_to_its_creator(
+    start: Start, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    client = await start()
+    await available(client, "c", "d")
+    created = await call(client, "POST", "/api/cases", MANUAL, headers=as_op("a"), status=201)
+    case_id = created["id"]
+    assert (created["status"], created["assignee"], created["created_by"]) == ("returned", "a", "a")
+    assert "returned" in event_types(sync_redis, keys, "a")
+    assert event_types(sync_redis, keys, "c") == event_types(sync_redis, keys, "d") == []
+    mine = await call(client, "GET", "/api/cases?assignee=a", headers=as_op("a"))
+    assert [c["id"] for c in mine["cases"]] == [case_id]
+    returned = await call(client, "GET", "/api/cases?status=returned", headers=as_op("a"))
+    assert [c["id"] for c in returned["cases"]] == [case_id]
+    me = await call(client, "GET", "/api/operators/a", headers=as_op("a"))
+    assert me["load"]["total"] == 0  # a returned case is not work in the creator's load
+    # Part of the fields: still returned; all of them: routed to billing as any case.
+    partial = {"theme": "delivery", "type": "request", "subtheme": "late"}
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", partial, headers=as_op("a"))
+    assert answer["status"] == "returned"
+    fields = {"fields": {"contract": "K-9"}}
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", fields, headers=as_op("a"))
+    assert answer["status"] == "assigned" and answer["assignee"] in ("c", "d")
+    assert answer["created_by"] == "a"
+    assert (await call(client, "GET", "/api/operators/a", headers=as_op("a")))["cases"] == []
+
+
+async def test_a_manual_case_with_nothing_required_is_routed(start: Start) -> None:
+    client = await start()
+    await available(client, "s1")
+    body = {**MANUAL, "service": "sales"}
+    created = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=201)
+    assert (created["status"], created["assignee"], created["created_by"]) == (
+        "assigned", "s1", "a",
+    )  # fmt: skip
