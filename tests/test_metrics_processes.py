@@ -53,6 +53,7 @@ def test_two_acceptors_report_the_sum_of_their_counts(serve: Callable[..., Serve
         assert total(body, "intake_http_requests_total", route="/hooks/sms", status="2xx") == N
         assert total(body, "intake_intake_duration_seconds_count", channel="sms") == N
         assert total(body, "intake_lua_step_duration_seconds_count", function="intake") == N
+    assert gateway.stop() == 0  # and serve removes its metrics directory
 
 
 def stale_counts(directory: Path) -> None:
