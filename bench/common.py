@@ -330,12 +330,14 @@ def start_server(name: str, argv: Sequence[str], port: int, log_dir: str) -> Ser
     return server
 
 
-def start_gateway(redis_url: str, log_dir: str, processes: int = 1, workers: int = 0) -> Server:
-    """`python -m gateway serve` on the sample config, free ports, the given Valkey."""
+def start_gateway(
+    redis_url: str, log_dir: str, processes: int = 1, workers: int = 0, config: str = CONFIG
+) -> Server:
+    """`python -m gateway serve` on `config` (the sample), free ports, the given Valkey."""
     port = free_port()
     argv = [
         sys.executable, "-m", "gateway", "serve",
-        "--config", CONFIG,
+        "--config", config,
         "--http", f"{HOST}:{port}",
         "--smtp", f"{HOST}:{free_port()}",
         "--redis-url", redis_url,

@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and the product i
 import redis
 
 from bench.common import (
+    CONFIG,
     Cycle,
     Job,
     RequestSource,
@@ -82,6 +83,7 @@ class Target:
     floor: str | None = None
     processes: int = 1
     unique: bool = False  # every request is built (and signed) apart: size the batch to need
+    config: str = CONFIG  # the sample; bench --observability writes variants of it
 
 
 def sms_source(run_id: str) -> RequestSource:
@@ -139,7 +141,9 @@ class Bench:
         self.client.flushall()
         if target.floor is None:
             return start_floor(self.redis_url, self.log_dir)
-        return start_gateway(self.redis_url, self.log_dir, processes=target.processes)
+        return start_gateway(
+            self.redis_url, self.log_dir, processes=target.processes, config=target.config
+        )
 
     def count(self, target: Target, rate: float | None) -> int:
         span = self.settings.warmup + self.settings.seconds
@@ -379,6 +383,51 @@ def show_samples(client: redis.Redis) -> None:
     print(f"  sample contact {keys.contact(contact)}: {client.hgetall(keys.contact(contact))}")
 
 
+# ---------------------------------------------------------------- observability
+
+OBSERVABILITY_COST_TARGET = 0.05  # metrics and JSON logs on may cost at most 5 % of req/s
+SWITCHES = {  # the sample's [logging] and [metrics] lines -> on / off
+    'format = "text"': ('format = "json"', 'format = "text"'),
+    'level = "info"': ('level = "info"', 'level = "warning"'),  # warning: no access lines
+    "per_process = true": ("per_process = true", "per_process = false"),
+}
+
+
+def variant(log_dir: str, on: bool) -> Target:
+    """Signed SMS on the sample config with per-process metrics and JSON access logs on or off
+    (off: the Redis-derived metrics only, logs at warning)."""
+    with open(CONFIG, encoding="utf-8") as file:
+        text = file.read()
+    for line, (when_on, when_off) in SWITCHES.items():
+        assert text.count(line) == 1, line
+        text = text.replace(line, when_on if on else when_off)
+    name = "sms-observed" if on else "sms-unobserved"
+    path = os.path.join(log_dir, f"{name}.toml")
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+    return Target(name, sms_source, floor="floor", unique=True, config=path)
+
+
+def observability(bench: Bench) -> None:
+    """Both variants run alternately (on, off, on, off...) so drift hits them alike; the
+    request count is sized from a short floor run as for the other unique-request targets."""
+    bench.closed_loop(target("floor"))
+    on, off = variant(bench.log_dir, True), variant(bench.log_dir, False)
+    for connections in CONNECTIONS:
+        for n in range(1, bench.settings.runs + 1):
+            for each in (on, off):
+                result = bench.run(each, connections)
+                bench.results.setdefault((each.name, connections), []).append(result)
+                print(f"  {each.name:<20} {connections:>3} conns  run {n}: {brief(result)}")
+    print("\nMetrics + JSON access logs on ÷ off (medians):")
+    for c in CONNECTIONS:
+        rate = med(bench, on.name, c, "rate") / med(bench, off.name, c, "rate")
+        cpu = med(bench, on.name, c, "server_cpu_us") / med(bench, off.name, c, "server_cpu_us")
+        met = verdict(rate >= 1 - OBSERVABILITY_COST_TARGET)
+        print(f"  {c:>3} conns: req/s x{rate:.3f}, server CPU/req x{cpu:.3f}  "
+              f"(cost <= {OBSERVABILITY_COST_TARGET:.0%} of req/s: {met})")  # fmt: skip
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -473,6 +522,9 @@ def main() -> int:
         default=DURABILITIES[0],
         help="the Valkey's appendfsync",
     )
+    parser.add_argument(
+        "--observability", action="store_true", help="only: metrics and JSON logs on vs off"
+    )
     args = parser.parse_args()
     started = time.monotonic()
     with (
@@ -482,6 +534,9 @@ def main() -> int:
         client.config_set("appendfsync", args.durability)  # what [redis].durability sets
         bench = Bench(settings(args), url, client, logs)
         header(bench)
+        if args.observability:
+            observability(bench)
+            return 0
         for each in sorted(TARGETS, key=lambda t: t.floor is not None):  # floors first
             bench.closed_loop(each)
         print_table(bench)

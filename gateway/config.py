@@ -28,6 +28,8 @@ from channels.webform.settings import WebformSettings
 from gateway.limits import settings as limit_settings
 from gateway.limits.settings import LimitSettings
 from gateway.redis_settings import RedisSettings, read_redis
+from gateway.telemetry import settings as telemetry_settings
+from gateway.telemetry.settings import Telemetry
 from routing import settings as routing_settings
 from routing.settings import RoutingSettings
 
@@ -74,6 +76,7 @@ class Config:
     merge_within: float = 0.0  # [cases]: a manual case duplicating an open one this new: 409
     limits: LimitSettings = field(default_factory=LimitSettings)  # [limits]
     redis: RedisSettings = field(default_factory=RedisSettings)  # Sentinel, ACL user, TLS
+    telemetry: Telemetry = field(default_factory=Telemetry)  # [logging] and [metrics]
 
 
 REDIS_URL_ENV = "INTAKE_REDIS_URL"
@@ -162,6 +165,7 @@ def _build(root: Table, path: str, version: str) -> Config:
         merge_within=merge_within,
         limits=limit_settings.read(root.table("limits")),
         redis=redis,
+        telemetry=telemetry_settings.read(root),
     )
     gateway.close()
     return config

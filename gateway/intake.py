@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,10 +108,18 @@ def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
 
 
 class Intake:
-    def __init__(self, scripts: Scripts, blobs: BlobStore, clock: Clock | None = None):
+    def __init__(
+        self,
+        scripts: Scripts,
+        blobs: BlobStore,
+        clock: Clock | None = None,
+        observe: Callable[[str, float], None] | None = None,
+    ):
+        """`observe(channel, seconds)` is told how long each stored message took."""
         self._scripts = scripts
         self.blobs = blobs
         self._clock = clock or Clock()
+        self._observe = observe
 
     async def submit(
         self,
@@ -121,6 +130,7 @@ class Intake:
     ) -> IntakeResult:
         """Store `msg` once; `decision` overrides the rules (manual cases). A `manual` case that
         duplicates an open one raises RoutingRefused `duplicate_case` (details: `case_id`)."""
+        started = time.perf_counter()
         decision = decision or decide(config.routing, msg)
         now_ms = self._clock.now_ms()
         # durable before Redis names them; a retry rewrites nothing (content-addressed)
@@ -142,6 +152,8 @@ class Intake:
             decision.service,
             result["status"],
         )
+        if self._observe is not None:
+            self._observe(msg.channel, time.perf_counter() - started)
         return IntakeResult(
             result["case_id"],
             result["contact_id"],
@@ -196,10 +208,13 @@ class Intake:
         """A visitor's chat message (never with attachments: no thread hop for blobs), counted
         against `per_minute` of chat `session` in the same step: the result and the message's
         timeline position. Over the limit nothing is stored (RoutingRefused `rate_limited`)."""
+        started = time.perf_counter()
         now_ms = self._clock.now_ms()
         payload = self._payload(config, msg, decide(config.routing, msg), now_ms)
         entry = fastjson.dumps(_entry(msg))
         found = await self._scripts.chat_message(now_ms, payload, entry, session, per_minute)
+        if self._observe is not None:
+            self._observe(msg.channel, time.perf_counter() - started)
         result = IntakeResult(
             found["case_id"], found["contact_id"], found["assignee"], found["status"]
         )

@@ -10,6 +10,7 @@ loaded again and the call repeated, like EVALSHA's NOSCRIPT fallback. The client
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -26,6 +27,7 @@ from routing.library import Library, build
 LIBRARY = build()
 Window = tuple[int, bool]  # the edit window in ms, and whether the admin acts (no window)
 NOT_FOUND = "Function not found"
+Observe = Callable[[str, float], None]  # (function name, seconds): latency metrics, if wanted
 UNSUPPORTED = "the Redis server has no Lua functions: the gateway needs Redis >= 7 or Valkey >= 8"
 
 
@@ -40,8 +42,10 @@ class Scripts:
         keys: Keys,
         library: Library = LIBRARY,
         replicas: tuple[int, int] = (0, 0),
+        observe: Observe | None = None,
     ):
         self.keys = keys
+        self._observe = observe
         self.library = library
         self.replicas = replicas  # (count, timeout ms): what a write waits for, see _once
         self._client = client
@@ -61,6 +65,7 @@ class Scripts:
     ) -> dict[str, Any]:
         call = self._client.fcall_ro if read_only else self._client.fcall
         argv = (self.library.function(name), len(self._keys), *self._keys, now_ms, *args)
+        started = time.perf_counter()
         try:
             raw = await self._call(call, argv, read_only)
         except ResponseError as error:
@@ -70,6 +75,8 @@ class Scripts:
             if located == str(error):
                 raise  # keeps its type: ReadOnlyError during a failover is a 503, not a 500
             raise type(error)(located) from error
+        if self._observe is not None:
+            self._observe(name, time.perf_counter() - started)
         result: dict[str, Any] = fastjson.loads(raw)
         if "error" in result:
             raise RoutingRefused(result["error"], result)

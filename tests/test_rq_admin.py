@@ -14,6 +14,7 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 from rq_dashboard.cli import make_flask_app
 from rq_dashboard.web import setup_rq_connection
@@ -59,8 +60,13 @@ async def jobs_of(gateway: TestClient, queue_name: str) -> dict[str, Any]:
 
 async def rq_metric(gateway: TestClient, queue_name: str, state: str) -> int:
     text = await (await gateway.get("/metrics", headers=ADMIN)).text()
-    line = f'intake_rq_jobs{{queue="{queue_name}",state="{state}"}} '
-    [value] = [row[len(line) :] for row in text.splitlines() if row.startswith(line)]
+    [value] = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "intake_rq_queue_jobs"
+        for sample in family.samples
+        if sample.labels == {"queue": queue_name, "state": state}
+    ]
     return int(value)
 
 

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Worker
 
 from gateway.process.options import add_config_options, child_config
 from gateway.runtime.connection import sync_client
+from worker.counted import CountedWorker
 from worker.jobs import context
 from worker.queues import queue
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context.use(config)
     connection = sync_client(config.redis_url, config.redis)
     try:
-        Worker([queue(connection)], connection=connection).work(with_scheduler=True)
+        CountedWorker([queue(connection)], connection=connection).work(with_scheduler=True)
     except RedisConnectionError as error:  # `serve` restarts us; alone, the caller retries
         log.error("Redis is not reachable: %s", error)
         return 1

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from channels.errors import StorageUnavailable
 from gateway.chat import routes as chat
 from gateway.config import Config
-from gateway.http import admin, console, hooks, jobs, metrics, phone_hooks, twilio_status
+from gateway.http import admin, console, hooks, jobs, metrics, observe, phone_hooks, twilio_status
 from gateway.http.api import actions, callbacks, cases, operators, workflow
 from gateway.http.api import history as case_history
 from gateway.http.api import timeline as case_timeline
@@ -84,8 +84,10 @@ def build_app(
     """The whole HTTP application; `cleanup_ctx` opens and closes its Redis client. `clock`
     is the time of intake, actions and timers (tests set it); `queue`: the RQ queue the outbox
     feeder fills (tests give each their own)."""
-    middlewares = [error_middleware, auth_middleware, limit_middleware]
+    middlewares = [observe.middleware(config.telemetry.per_process_metrics), error_middleware]
+    middlewares += [auth_middleware, limit_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
+    app.on_response_prepare.append(observe.stamp_request_id)
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = async_client(

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 from aiohttp import web
+from prometheus_client.core import GaugeMetricFamily
 
 from channels.errors import NotFound
 from gateway import jobs_status
@@ -31,19 +32,18 @@ async def summary(app: web.Application) -> dict[str, Any]:
     return await asyncio.to_thread(jobs_status.summary, rq.connection, rq.queues)
 
 
-async def metric_lines(app: web.Application) -> list[str]:
-    """`intake_rq_jobs{queue,state}`: RQ's registries, the same from every process."""
+async def queue_gauge(app: web.Application) -> GaugeMetricFamily:
+    """`intake_rq_queue_jobs{queue,state}`: RQ's registries, the same from every process."""
     rq = app[RQ_ADMIN]
-    found = {
-        name: await asyncio.to_thread(jobs_status.counts, rq.connection, name) for name in rq.queues
-    }
-    lines = [
-        "# HELP intake_rq_jobs RQ jobs by queue and state (RQ's registries).",
-        "# TYPE intake_rq_jobs gauge",
-    ]
-    for name, states in found.items():
-        lines += [f'intake_rq_jobs{{queue="{name}",state="{s}"}} {n}' for s, n in states.items()]
-    return lines
+    gauge = GaugeMetricFamily(
+        "intake_rq_queue_jobs", "RQ jobs by queue and state (RQ's registries).",
+        labels=["queue", "state"],
+    )  # fmt: skip
+    for name in rq.queues:
+        states = await asyncio.to_thread(jobs_status.counts, rq.connection, name)
+        for state, count in states.items():
+            gauge.add_metric([name, state], count)
+    return gauge
 
 
 async def retry_failed(request: web.Request) -> web.Response:

@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
     except ConfigError as error:
         return print_problems(error)
+    setup_logging(config)
     return serve(config)
 
 

@@ -6,16 +6,15 @@ Flags override the file; Redis URL: --redis-url, else INTAKE_REDIS_URL, else [re
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from channels.errors import ConfigError
 from gateway.config import Config, load_config
+from gateway.telemetry import logs
 
 SHUTDOWN_TIMEOUT = 10.0  # in-flight requests get this long after SIGTERM
-LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
@@ -88,6 +87,7 @@ def child_config(parser: argparse.ArgumentParser, argv: Sequence[str] | None) ->
     except ConfigError as error:
         print_problems(error)
         return None
+    setup_logging(config)
     if not config.redis_url and not config.redis.sentinels:
         parser.error("needs a Redis URL (--redis-url, INTAKE_REDIS_URL, [redis].url) or sentinels")
     return config
@@ -100,5 +100,6 @@ def print_problems(error: ConfigError) -> int:
     return 1
 
 
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+def setup_logging(config: Config | None = None) -> None:
+    """Text at INFO until the config is read, then its [logging] format and level."""
+    logs.configure(config.telemetry if config else None)

@@ -20,6 +20,7 @@ from gateway.process.options import SHUTDOWN_TIMEOUT, format_host_port
 from gateway.process.supervisor import Child, Supervisor, python_module, stop_on_signals
 from gateway.redis_settings import RedisSettings
 from gateway.runtime.connection import close, sync_client
+from gateway.telemetry.multiproc import MetricsDir
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def serve(config: Config) -> int:
         log.error("cannot listen: %s", error)
         return 1
     stopping = stop_on_signals()
+    metrics = MetricsDir(dict(os.environ))
     valkey = (
         None if config.redis_url or config.redis.sentinels
         else EmbeddedValkey(config.redis_data_dir, config.redis_durability)
@@ -51,13 +53,14 @@ def serve(config: Config) -> int:
         )  # fmt: skip
         grace = SHUTDOWN_TIMEOUT + WORKER_GRACE
         watches = [valkey.check] if valkey else []
-        Supervisor(children(config, redis_url), grace, stopping, watches).run()
+        Supervisor(children(config, redis_url, metrics), grace, stopping, watches).run()
     except StorageUnavailable as error:
         log.error("%s", error.message)
         return 1
     finally:
         if valkey:
             valkey.stop()
+        metrics.remove()
     log.info("stopped")
     return 0
 
@@ -100,15 +103,22 @@ def check_durability(redis_url: str, durability: str, connect: RedisSettings) ->
         )  # fmt: skip
 
 
-def children(config: Config, redis_url: str) -> list[Child]:
+def children(config: Config, redis_url: str, metrics: MetricsDir) -> list[Child]:
     """Every child gets the same config file and the resolved Redis URL; the URL goes in the
-    environment because it may hold a password, which `ps` would show on a command line."""
-    env = {**os.environ, "INTAKE_REDIS_URL": redis_url}
+    environment because it may hold a password, which `ps` would show on a command line.
+    All of them write their metrics to `metrics` (prometheus_client's multiprocess mode)."""
+    env = metrics.child_env({**os.environ, "INTAKE_REDIS_URL": redis_url})
     common = ["--config", os.path.abspath(config.path)]
     listen = ["--http", format_host_port(config.http), "--smtp", format_host_port(config.smtp)]
     acceptor = python_module("gateway.process.acceptor", *common, *listen)
     worker = python_module("worker", *common)
     return [
-        *(Child(f"acceptor-{n}", acceptor, env) for n in range(1, config.processes + 1)),
-        *(Child(f"worker-{n}", worker, env) for n in range(1, config.workers + 1)),
+        *(
+            Child(f"acceptor-{n}", acceptor, env, on_exit=metrics.process_dead)
+            for n in range(1, config.processes + 1)
+        ),
+        *(
+            Child(f"worker-{n}", worker, env, on_exit=metrics.process_dead)
+            for n in range(1, config.workers + 1)
+        ),
     ]

@@ -75,6 +75,7 @@ class Child:
     started_at: float = 0.0
     failures: int = 0  # consecutive deaths soon after start
     restart_at: float | None = None
+    on_exit: Callable[[int], None] | None = None  # told the pid of each process that ended
 
     def start(self) -> None:
         self.proc = spawn(self.argv, self.env)
@@ -91,6 +92,7 @@ class Child:
             return
         if self.proc is None or self.proc.poll() is None:
             return
+        self.exited()
         lived = now - self.started_at
         self.failures = 0 if lived >= STABLE_AFTER else self.failures + 1
         delay = backoff(self.failures)
@@ -99,6 +101,10 @@ class Child:
             self.name, self.proc.pid, self.proc.returncode, lived, delay,
         )  # fmt: skip
         self.restart_at = now + delay
+
+    def exited(self) -> None:
+        if self.on_exit is not None and self.proc is not None:
+            self.on_exit(self.proc.pid)
 
 
 def stop_on_signals() -> threading.Event:
@@ -139,13 +145,16 @@ class Supervisor:
 
     def stop(self) -> None:
         """SIGTERM every child at once (they drain in parallel), then wait for each."""
-        running = [(c.name, c.proc) for c in self.children if c.proc and c.proc.poll() is None]
-        for _, proc in running:
-            proc.terminate()
+        running = [c for c in self.children if c.proc and c.proc.poll() is None]
+        for child in running:
+            assert child.proc is not None
+            child.proc.terminate()
         deadline = time.monotonic() + self.grace
-        for name, proc in running:
-            stop_process(proc, name, max(deadline - time.monotonic(), 0.1))
-            log.info("%s (pid %d) stopped", name, proc.pid)
+        for child in running:
+            assert child.proc is not None
+            stop_process(child.proc, child.name, max(deadline - time.monotonic(), 0.1))
+            child.exited()
+            log.info("%s (pid %d) stopped", child.name, child.proc.pid)
 
 
 def python_module(module: str, *args: str) -> list[str]:

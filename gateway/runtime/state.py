@@ -12,6 +12,7 @@ from gateway.config import Config
 from gateway.intake import Intake
 from gateway.runtime.clock import Clock
 from gateway.store import Store
+from gateway.telemetry import instruments
 from routing.keys import Keys
 from routing.scripts import Scripts
 
@@ -42,9 +43,12 @@ class Runtime:
     ) -> Runtime:
         clock = clock or Clock()
         wait = config.redis.wait_replicas, int(config.redis.wait_timeout * 1000)
-        scripts = Scripts(client, keys, replicas=wait)
+        measured = config.telemetry.per_process_metrics
+        lua_step = instruments.lua_step if measured else None
+        scripts = Scripts(client, keys, replicas=wait, observe=lua_step)
         store = Store(client, keys, lambda service: service)
-        intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock)
+        observe = instruments.intake_step if measured else None
+        intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock, observe)
         runtime = cls(config, client, keys, scripts, intake, store, clock=clock)
         store.service_name = runtime.service_name
         runtime.use(config)

@@ -12,6 +12,8 @@ from typing import Any, AnyStr
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from gateway.smtp import replies
+from gateway.telemetry.context import REQUEST_ID, new_id
+from gateway.telemetry.instruments import SMTP_REPLIES
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +22,15 @@ MAX_RECIPIENTS = 100
 
 
 class GatewaySMTP(SMTP):
-    """aiosmtpd with RFC 3463 enhanced codes on its own size refusals (SIZE and DATA)."""
+    """aiosmtpd with RFC 3463 enhanced codes on its own size refusals (SIZE and DATA); every
+    reply is counted by its code."""
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and status.startswith("552 Error"):
             status = replies.TOO_BIG
+        head = status[:3]
+        code = head if isinstance(head, str) else head.decode("ascii", "replace")
+        SMTP_REPLIES.labels(code).inc()
         await super().push(status)
 
 
@@ -46,6 +52,15 @@ class IntakeHandler:
         return replies.ACCEPTED_RCPT
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """Each mail gets an id for its log lines (the connection's task keeps it until the
+        next mail); one line per mail says what it got, never who wrote what."""
+        REQUEST_ID.set(new_id())
+        reply = await self._store(envelope)
+        log.info("smtp mail: %d bytes for %d recipient(s): %s", len(envelope.original_content
+                 or b""), len(envelope.rcpt_tos), reply[:3])  # fmt: skip
+        return reply
+
+    async def _store(self, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         if len(raw) > self.max_bytes:
             return replies.TOO_BIG

@@ -1,0 +1,1 @@
+"""Operating the gateway: its settings ([logging], [metrics]), logs, request ids and metrics."""

@@ -1,0 +1,29 @@
+"""RQ's forking worker, counting every job's outcome in `intake_rq_jobs_total`.
+
+Counted in the worker process after its work horse ended, not in the horse: RQ forks one horse
+per job, and in prometheus_client's multiprocess mode each new pid would leave its own file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq import Worker
+from rq.exceptions import InvalidJobOperation
+from rq.job import Job
+
+from gateway.telemetry.instruments import RQ_JOBS
+
+
+class CountedWorker(Worker):
+    def execute_job(self, job: Job, queue: Any) -> None:
+        super().execute_job(job, queue)
+        RQ_JOBS.labels(job.func_name, outcome(job)).inc()
+
+
+def outcome(job: Job) -> str:
+    """finished, failed, scheduled (a retry is due), ...; `gone` when RQ kept no result."""
+    try:
+        return str(job.get_status(refresh=True).value)
+    except InvalidJobOperation:
+        return "gone"
