@@ -23,6 +23,7 @@ from gateway.http.api import actions, callbacks, cases, operators
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
+from gateway.http.openapi import routes as openapi
 from gateway.imap.poller import add_pollers
 from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
@@ -117,4 +118,5 @@ def build_app(
     metrics.add_routes(app)
     console.add_routes(app)
     chat.add_routes(app)
+    openapi.add_routes(app)
     return app
