@@ -11,6 +11,9 @@ from typing import Annotated
 from msgspec import Meta
 
 Text = Annotated[str, Meta(description="Text without NUL or lone surrogates.")]
+NotBlank = Annotated[
+    str, Meta(pattern=r"\S", description="Text with a visible character, without NUL.")
+]
 ProviderText = Annotated[
     str | int,
     Meta(description="A string; a provider's integer id is kept as its decimal string."),

@@ -44,6 +44,12 @@ def _case_links(*actions: str) -> dict[str, dict[str, Any]]:
     return links
 
 
+OPERATOR_ID = {"operator_id": "$response.body#/operators/0/id"}
+OPERATOR_LINKS = {
+    "GetOperator": {"operationId": "get_api_operators_operator_id", "parameters": OPERATOR_ID},
+    "SetPresence": {"operationId": "put_api_operators_operator_id_presence",
+                    "parameters": OPERATOR_ID},
+}  # fmt: skip
 ACTIONS = ("accept", "decline", "reply", "note", "pause", "resume", "resolve", "transfer",
            "callback", "callback/attempt")  # fmt: skip
 CASES_QUERY = (
@@ -85,7 +91,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/chat/widget.js", "Embeddable chat widget", "none", (200, JS), storage=False),
     Op("GET", "/console", "The operator console", "none", (200, HTML), storage=False),
     Op("GET", "/console/{name}", "A console file", "none", (200, CSS), storage=False),
-    Op("GET", "/api/me", "Who the token is; operators and services", "operator", (200, a.Me)),
+    Op("GET", "/api/me", "Who the token is; operators and services", "operator", (200, a.Me),
+       links=OPERATOR_LINKS),
     Op("GET", "/api/operators/{operator_id}", "An operator's state", "operator",
        (200, a.Operator), errors=(403,)),
     Op("PUT", "/api/operators/{operator_id}/presence", "Set presence", "operator",
@@ -120,7 +127,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("POST", "/api/cases/{case_id}/callback/attempt", "Log a callback attempt", "operator",
        (200, a.Case), Attempt, ACTED),
     Op("GET", "/api/contacts", "A contact by phone or e-mail, with its open cases", "operator",
-       (200, a.ContactLookup), errors=(422,), query=CONTACT_QUERY),
+       (200, a.ContactLookup), errors=(404, 422), query=CONTACT_QUERY),
     Op("PATCH", "/api/contacts/{contact_id}", "Set a contact's owner or category", "operator",
        (200, a.Contact), ContactChange, errors=(403,)),
     Op("GET", "/api/admin/config", "The running config, secrets redacted", "admin",

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from channels.types import Text
+from channels.types import NotBlank, Text
 
 Rfc3339 = Annotated[
     str,
@@ -25,12 +25,12 @@ class Accept(msgspec.Struct, kw_only=True):
 
 
 class Pause(msgspec.Struct, kw_only=True):
-    reason: Annotated[Text, Meta(description="Not blank.", examples=["waiting for the client"])]
+    reason: Annotated[NotBlank, Meta(examples=["waiting for the client"])]
     until: Rfc3339 | None = None
 
 
 class Transfer(msgspec.Struct, kw_only=True):
     """`operator` or `service` (an id of the config); the operator is taken when both are."""
 
-    operator: Annotated[Text, Meta(examples=["boris"])] | None = None
-    service: Annotated[Text, Meta(examples=["billing"])] | None = None
+    operator: Annotated[NotBlank, Meta(examples=["boris"])] | None = None
+    service: Annotated[NotBlank, Meta(examples=["billing"])] | None = None

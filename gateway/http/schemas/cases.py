@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from channels.types import ProviderText, Text
+from channels.types import NotBlank, ProviderText
 
 
 class NewContact(msgspec.Struct, kw_only=True):
@@ -29,4 +29,4 @@ class NewCase(msgspec.Struct, kw_only=True):
 class CaseText(msgspec.Struct, kw_only=True):
     """A reply or a note: not empty, not blank."""
 
-    text: Annotated[Text, Meta(examples=["We are on it."])]
+    text: Annotated[NotBlank, Meta(examples=["We are on it."])]
