@@ -13,6 +13,7 @@ from gateway.http.console import HEADERS
 from gateway.http.openapi.document import document
 
 FILES = resources.files("gateway") / "static"
+PAGE, SCRIPT = (FILES / "docs.html").read_bytes(), (FILES / "docs.js").read_bytes()
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -20,13 +21,13 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def page(request: web.Request) -> web.Response:
-    body = (FILES / "docs.html").read_bytes()
-    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=HEADERS)
+    return web.Response(body=PAGE, content_type="text/html", charset="utf-8", headers=HEADERS)
 
 
 async def script(request: web.Request) -> web.Response:
-    body = (FILES / "docs.js").read_bytes()
-    return web.Response(body=body, content_type="text/javascript", charset="utf-8", headers=HEADERS)
+    return web.Response(
+        body=SCRIPT, content_type="text/javascript", charset="utf-8", headers=HEADERS
+    )
 
 
 def add_routes(app: web.Application) -> None:
