@@ -38,9 +38,10 @@ def schemathesis(base_url: str, reports: Path) -> subprocess.CompletedProcess[st
         "--request-timeout", "10",
         "--report", "json,har", "--report-dir", str(reports),
     ]  # fmt: skip
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=RUN_SECONDS + 30, env=product_env()
-    )
+    return subprocess.run(  # in the test's directory: its cache stays out of the repository
+        argv, capture_output=True, text=True, timeout=RUN_SECONDS + 30, env=product_env(),
+        cwd=reports.parent,
+    )  # fmt: skip
 
 
 def numbers(reports: Path) -> dict[str, Any]:
