@@ -10,12 +10,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from channels import fastjson, validate
+from channels import fastjson, schema, validate
 from channels.callerid import is_withheld
+from channels.phone.body import Event, PhoneBody
 from channels.phones import normalize
-from channels.rejection import Rejected, invalid, missing
+from channels.rejection import Rejected, missing
 
-Event = Literal["ringing", "answered", "ended", "missed", "transferred"]
 EVENTS: tuple[Event, ...] = ("ringing", "answered", "ended", "missed", "transferred")
 NEEDS_OPERATOR = frozenset({"answered", "transferred"})  # who picked up, who it went to
 
@@ -38,25 +38,25 @@ class PhoneEvent:
 
 def parse(raw: bytes, region: str, now: float | None = None) -> PhoneEvent:
     """The event in `raw`, or `Rejected` naming the first wrong field."""
-    body = json_object(raw)
-    event = _event(body.get("event"))
-    caller = validate.provider_text(body.get("from"), "from", required=False, max_len=128)
+    body = schema.decode(raw, PhoneBody, json_object)
+    event = body.event
+    caller = validate.provider_text(body.caller, "from", required=False, max_len=128)
     withheld = is_withheld(caller)
-    operator = validate.provider_text(body.get("operator"), "operator", required=False)
+    operator = validate.provider_text(body.operator, "operator", required=False)
     if event in NEEDS_OPERATOR and not operator:
         raise missing("operator")
     return PhoneEvent(
-        id=validate.provider_text(body.get("id"), "id"),
+        id=validate.provider_text(body.id, "id"),
         event=event,
-        call_id=validate.provider_text(body.get("call_id"), "call_id"),
+        call_id=validate.provider_text(body.call_id, "call_id"),
         caller="" if withheld else normalize(caller, region),
         caller_raw=caller,
         caller_withheld=withheld,
-        to=normalize(validate.provider_text(body.get("to"), "to", max_len=128), region),
+        to=normalize(validate.provider_text(body.to, "to", max_len=128), region),
         operator=operator,
-        duration=_duration(body.get("duration")),
-        recording_url=_recording(body.get("recording_url")),
-        at=None if body.get("at") is None else validate.moment(body["at"], "at", now),
+        duration=_duration(body.duration),
+        recording_url=_recording(body.recording_url),
+        at=None if body.at is None else validate.moment(body.at, "at", now),
     )
 
 
@@ -77,14 +77,6 @@ def _lenient(raw: bytes | str) -> Any:
         return json.loads(raw if isinstance(raw, str) else raw.decode("utf-8"))
     except (ValueError, RecursionError):
         raise Rejected("malformed_request", "The body is not valid JSON.") from None
-
-
-def _event(value: object) -> Event:
-    if value is None or value == "":
-        raise missing("event")
-    if value not in EVENTS:
-        raise invalid("event", f"'event' must be one of {', '.join(EVENTS)}.")
-    return value
 
 
 def _duration(value: object) -> float | None:

@@ -10,11 +10,12 @@ import binascii
 import re
 from urllib.parse import parse_qsl
 
-from channels import validate
+from channels import schema, validate
 from channels.base import Delivery, Ignored, Outcome, Reply, Stored, require_type, type_params
 from channels.errors import InvalidField, NotFound, UnsupportedMedia
 from channels.message import Attachment, InboundMessage
 from channels.phones import normalize
+from channels.webform.body import FormJson
 from channels.webform.multipart import Part, disposition, malformed, parts
 from channels.webform.settings import Form, WebformSettings
 
@@ -101,7 +102,7 @@ def _urlencoded(raw: bytes, charset: str) -> dict[str, str]:
 
 
 def _json_fields(raw: bytes) -> dict[str, str]:
-    body = validate.json_object(raw)
+    body = schema.decode(raw, FormJson)
     return {validate.storable(k, "name"): validate.text(v, k) for k, v in body.items()}
 
 

@@ -13,10 +13,11 @@ from channels.phones import normalize
 from gateway.config import load_config, redacted
 from gateway.deadlines import recompute
 from gateway.http.api.actions import now_ms
-from gateway.http.api.cases import json_body
 from gateway.http.app_keys import RUNTIME
+from gateway.http.body import json_as
 from gateway.http.errors import error_body
 from gateway.http.jobs import summary as jobs_summary
+from gateway.http.schemas.admin import Explain
 from gateway.runtime.state import Runtime
 from gateway.views import text
 from routing import sync
@@ -53,17 +54,15 @@ async def reload_config(request: web.Request) -> web.Response:
     return web.json_response({"version": config.version})
 
 
-def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
-    channel = body.get("channel")
-    if not isinstance(channel, str) or channel not in CHANNELS:
+def _explain_message(runtime: Runtime, body: Explain) -> InboundMessage:
+    channel = body.channel
+    if channel is None:
         raise InvalidField(f"'channel' must be one of {', '.join(CHANNELS)}.", field="channel")
-    sender = validate.text(body.get("from"), "from")
+    sender = validate.text(body.sender, "from")
     is_mail = "@" in sender
-    to = validate.text(body.get("to"), "to")
+    to = validate.text(body.to, "to")
     region = runtime.config.default_region
-    fields = body.get("fields") or {}
-    if not isinstance(fields, dict):
-        raise InvalidField("'fields' must be an object.", field="fields")
+    fields = body.fields or {}
     return InboundMessage(
         channel=channel,
         dedupe_scope="explain",
@@ -71,9 +70,9 @@ def _explain_message(runtime: Runtime, body: dict[str, Any]) -> InboundMessage:
         sender_phone="" if is_mail or not sender else normalize(sender, region),
         sender_email=sender.lower() if is_mail else "",
         to=to.lower() if "@" in to else (normalize(to, region) if to else ""),
-        subject=validate.text(body.get("subject"), "subject"),
-        text=validate.text(body.get("text"), "text"),
-        form=validate.text(body.get("form"), "form"),
+        subject=validate.text(body.subject, "subject"),
+        text=validate.text(body.text, "text"),
+        form=validate.text(body.form, "form"),
         fields={k: validate.text(v, f"fields.{k}") for k, v in fields.items()},
     )
 
@@ -82,9 +81,9 @@ async def explain(request: web.Request) -> web.Response:
     """Why a message would go where it goes, or (with `case_id`) why a stored case is where it
     is; computed by the routing script itself, changing nothing."""
     runtime = admin_runtime(request)
-    body = await json_body(request)
-    if body.get("case_id") is not None:
-        return web.json_response(await _explain_case(runtime, body["case_id"]))
+    body = await json_as(request, Explain)
+    if body.case_id is not None:
+        return web.json_response(await _explain_case(runtime, body.case_id))
     msg = _explain_message(runtime, body)
     decision = decide(runtime.config.routing, msg)
     contact = await runtime.store.contact_by(msg.sender_phone, msg.sender_email) or ""
@@ -94,7 +93,7 @@ async def explain(request: web.Request) -> web.Response:
     return web.json_response({**head, "rule": rule, **_outcome(runtime, found, msg.channel)})
 
 
-async def _explain_case(runtime: Runtime, raw: Any) -> dict[str, Any]:
+async def _explain_case(runtime: Runtime, raw: int | str) -> dict[str, Any]:
     case_id = validate.body_id(raw, "case_id")
     case = await runtime.store.case(case_id, timeline=False)
     contact = case["contact"].get("id") or ""

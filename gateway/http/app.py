@@ -25,6 +25,7 @@ from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import auth_middleware
 from gateway.http.errors import error_middleware
 from gateway.http.limits import limit_middleware
+from gateway.http.openapi import routes as openapi
 from gateway.imap.poller import add_pollers
 from gateway.outbound import QUEUE
 from gateway.runtime.background import add_singleton, singletons_ctx
@@ -131,4 +132,5 @@ def build_app(
     metrics.add_routes(app)
     console.add_routes(app)
     chat.add_routes(app)
+    openapi.add_routes(app)
     return app

@@ -19,6 +19,7 @@ ACTOR = web.RequestKey("actor", Actor)
 CONFIG = web.RequestKey("config", Config)
 ADMIN_PREFIXES = ("/api/admin/", "/metrics")
 OPERATOR_PREFIXES = ("/api/",)
+PUBLIC_PATHS = frozenset(("/api/openapi.json", "/api/docs", "/api/docs/docs.js"))  # the API doc
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -28,7 +29,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     runtime = request.app[RUNTIME]
     # One config snapshot per request: a reload in the middle must not mix two versions.
     request[CONFIG] = runtime.config
-    if request.match_info.http_exception is None:  # unknown paths stay 404, not 401
+    if request.match_info.http_exception is None and request.path not in PUBLIC_PATHS:
+        # unknown paths stay 404, not 401
         header = request.headers.get("Authorization")
         if request.path.startswith(ADMIN_PREFIXES):
             request[ACTOR] = runtime.authenticate_admin(header)

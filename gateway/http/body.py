@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from aiohttp import hdrs, web
 
-from channels import base
+from channels import base, schema, validate
 from channels.errors import PayloadTooLarge
+
+T = TypeVar("T")
 
 
 def media_type(request: web.Request) -> str:
@@ -34,3 +38,15 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
         if len(body) > limit:
             raise too_large(limit)
     return bytes(body)
+
+
+async def json_as(request: web.Request, kind: type[T]) -> T:
+    """The JSON body decoded as its route's declared schema (gateway/http/schemas/)."""
+    require_type(request, "application/json")
+    return schema.decode(await request.read(), kind)
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """A JSON object whose keys are checked by the route itself (PATCH: absent keys unchanged)."""
+    require_type(request, "application/json")
+    return validate.json_object(await request.read())

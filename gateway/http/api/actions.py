@@ -8,15 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from msgspec import UNSET, UnsetType
 
 from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
 from gateway import outbound
 from gateway.chat.deliver import deliver_chat_reply
 from gateway.deadlines import resume_shift
-from gateway.http.api.cases import case_id_of, json_body
+from gateway.http.api.cases import case_id_of
 from gateway.http.app_keys import RUNTIME
 from gateway.http.auth import actor
+from gateway.http.body import json_as
+from gateway.http.schemas.actions import Accept, Pause, Transfer
+from gateway.http.schemas.cases import CaseText
+from gateway.http.schemas.contacts import ContactChange
 from gateway.runtime.state import Actor, Runtime
 from routing.errors import RoutingRefused
 
@@ -78,24 +83,17 @@ async def _act(
     return web.json_response(await runtime.store.case(case_id, timeline=False))
 
 
-async def _optional_body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    return await json_body(request)
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool) -> str:
-    value = body.get(name)
+def _text(value: str | None, name: str, *, required: bool) -> str:
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or (required and not value.strip()):
+    if value is None or (required and not value.strip()):
         raise InvalidField(f"'{name}' must be a non-empty string.", field=name)
     return validate.storable(value, name)
 
 
 async def accept(request: web.Request) -> web.Response:
-    body = await _optional_body(request)
-    offer = _text(body, "offer_id", required=False)
+    body = await json_as(request, Accept) if request.can_read_body else Accept()
+    offer = _text(body.offer_id, "offer_id", required=False)
     return await _act(
         request, lambda rt, who, cid: rt.scripts.accept(rt.clock.now_ms(), cid, _acting(who), offer)
     )
@@ -123,12 +121,9 @@ async def resume(request: web.Request) -> web.Response:
     return await _act(request, _resume)
 
 
-def _until(body: dict[str, Any]) -> int | None:
-    raw = body.get("until")
+def _until(raw: str | None) -> int | None:
     if raw is None:
         return None
-    if not isinstance(raw, str):
-        raise InvalidField("'until' must be an RFC 3339 time.", field="until")
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
@@ -141,22 +136,22 @@ def _until(body: dict[str, Any]) -> int | None:
 
 
 async def pause(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    reason, until = _text(body, "reason", required=True), _until(body)
+    body = await json_as(request, Pause)
+    reason, until = _text(body.reason, "reason", required=True), _until(body.until)
     return await _act(
         request,
         lambda rt, who, cid: rt.scripts.pause(rt.clock.now_ms(), cid, _acting(who), reason, until),
     )
 
 
-def _transfer_target(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
-    if "operator" in body:
-        target = _text(body, "operator", required=True)
+def _transfer_target(runtime: Runtime, body: Transfer) -> tuple[str, str]:
+    if body.operator is not None:
+        target = _text(body.operator, "operator", required=True)
         if target not in runtime.config.routing.operators:
             raise InvalidField(f"There is no operator '{target}'.", field="operator")
         return "operator", target
-    if "service" in body:
-        target = _text(body, "service", required=True)
+    if body.service is not None:
+        target = _text(body.service, "service", required=True)
         if target not in runtime.config.routing.services:
             raise InvalidField(f"There is no service '{target}'.", field="service")
         return "service", target
@@ -164,7 +159,7 @@ def _transfer_target(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    body = await json_as(request, Transfer)
     kind, target = _transfer_target(request.app[RUNTIME], body)
     return await _act(
         request,
@@ -177,7 +172,7 @@ async def transfer(request: web.Request) -> web.Response:
 async def note(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    text = _text(await json_body(request), "text", required=True)
+    text = _text((await json_as(request, CaseText)).text, "text", required=True)
     try:
         await runtime.scripts.note(
             runtime.clock.now_ms(),
@@ -196,7 +191,7 @@ async def reply(request: web.Request) -> web.Response:
     """202: the reply is recorded `queued`; a worker job sends it (gateway/runtime/outbox.py)."""
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    text = _text(await json_body(request), "text", required=True)
+    text = _text((await json_as(request, CaseText)).text, "text", required=True)
     try:  # a chat reply goes straight to the visitor's socket (pub/sub), no outbox job
         entry_id = await deliver_chat_reply(runtime, case_id, _acting(who), text)
     except RoutingRefused as error:
@@ -213,20 +208,24 @@ async def reply(request: web.Request) -> web.Response:
     return web.json_response(body, status=202)
 
 
+def _given(value: str | UnsetType | None) -> str | None:
+    return None if isinstance(value, UnsetType) else value
+
+
 async def set_owner(request: web.Request) -> web.Response:
     """`owner` and/or `category` (a [[client_categories]] id, or null)."""
     runtime, who = actor(request)
     contact_id = request.match_info["contact_id"]
-    body = await json_body(request)
-    if "owner" not in body and "category" not in body:
+    body = await json_as(request, ContactChange)
+    if body.owner is UNSET and body.category is UNSET:
         raise InvalidField("'owner' is required.", code="missing_field", field="owner")
     routing, now = runtime.config.routing, runtime.clock.now_ms()
-    owner = validate.choice(body.get("owner"), "owner", routing.operators)
-    category = validate.choice(body.get("category"), "category", routing.categories)
+    owner = validate.choice(_given(body.owner), "owner", routing.operators)
+    category = validate.choice(_given(body.category), "category", routing.categories)
     try:
-        if "category" in body:  # first: a refusal (not the owner) leaves the owner as it was
+        if body.category is not UNSET:  # first: a refusal (not the owner) leaves the owner as is
             await runtime.scripts.set_category(now, contact_id, _acting(who), category)
-        if "owner" in body:
+        if body.owner is not UNSET:
             await runtime.scripts.set_owner(now, contact_id, _acting(who), owner)
     except RoutingRefused as error:
         raise refused(error) from None

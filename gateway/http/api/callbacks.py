@@ -4,23 +4,24 @@ missed-call path that makes a case a public callback due now."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
+from msgspec import UnsetType
 
 from channels import validate
 from channels.errors import InvalidField
 from channels.settings import parse_duration
 from gateway.http.api.actions import LATEST_UNTIL, refused
-from gateway.http.api.cases import case_id_of, json_body
+from gateway.http.api.cases import case_id_of
 from gateway.http.auth import actor
+from gateway.http.body import json_as
+from gateway.http.schemas.callbacks import Attempt, Callback
 from gateway.runtime.state import Runtime
 from gateway.views import text
 from routing.deadlines import schedule_of
 from routing.errors import RoutingRefused
 from routing.schedule import Schedule, next_opening
 
-KINDS = ("private", "public")
 LATEST_IN = 366 * 86400.0  # a callback further ahead than a year is a typo
 
 
@@ -35,11 +36,9 @@ async def _schedule(runtime: Runtime, case_id: int) -> Schedule:
     return schedule_of(runtime.config.routing, text(found) if found is not None else None)
 
 
-def _at(raw: Any) -> int:
+def _at(raw: str) -> int:
     try:
-        moment = (
-            datetime.fromisoformat(raw.replace("Z", "+00:00")) if isinstance(raw, str) else None
-        )
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
@@ -49,9 +48,9 @@ def _at(raw: Any) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _in(raw: Any) -> int:
+def _in(raw: str) -> int:
     try:
-        seconds = parse_duration(raw) if isinstance(raw, str) else -1.0
+        seconds = parse_duration(raw)
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds <= LATEST_IN:
@@ -59,29 +58,27 @@ def _in(raw: Any) -> int:
     return int(seconds * 1000)
 
 
-async def _due(runtime: Runtime, case_id: int, body: dict[str, Any]) -> int:
+async def _due(runtime: Runtime, case_id: int, body: Callback) -> int:
     """Relative: now + in. Absolute: `at`, moved to the next opening of the case's schedule."""
-    if ("at" in body) == ("in" in body):
-        raise InvalidField("Give either 'at' or 'in'.", code="missing_field", field="at")
-    now = runtime.clock.now_ms()
-    if "in" in body:
-        return now + _in(body["in"])
-    at = max(_at(body["at"]), now)
-    return next_opening(await _schedule(runtime, case_id), at)
+    now, at, in_ = runtime.clock.now_ms(), body.at, body.in_
+    if isinstance(in_, str) and isinstance(at, UnsetType):
+        return now + _in(in_)
+    if isinstance(at, str) and isinstance(in_, UnsetType):
+        return next_opening(await _schedule(runtime, case_id), max(_at(at), now))
+    raise InvalidField("Give either 'at' or 'in'.", code="missing_field", field="at")
 
 
 async def schedule_callback(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    body = await json_body(request)
-    kind = validate.choice(body.get("kind"), "kind", KINDS)
-    if kind is None:
-        raise InvalidField("'kind' must be private or public.", code="missing_field", field="kind")
-    note = validate.text(body.get("note"), "note")
+    body = await json_as(request, Callback)
+    note = validate.text(body.note, "note")
     due = await _due(runtime, case_id, body)
     acting = "" if who.admin else str(who.operator)
     try:
-        await runtime.scripts.callback(runtime.clock.now_ms(), case_id, acting, kind, due, note)
+        await runtime.scripts.callback(
+            runtime.clock.now_ms(), case_id, acting, body.kind, due, note
+        )
     except RoutingRefused as error:
         raise refused(error) from None
     return web.json_response(await runtime.store.case(case_id, timeline=False), status=201)
@@ -90,11 +87,8 @@ async def schedule_callback(request: web.Request) -> web.Response:
 async def log_attempt(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    body = await json_body(request)
-    reached = body.get("reached")
-    if not isinstance(reached, bool):
-        raise InvalidField("'reached' must be true or false.", field="reached")
-    note = validate.text(body.get("note"), "note")
+    body = await json_as(request, Attempt)
+    reached, note = body.reached, validate.text(body.note, "note")
     settings, now = runtime.config.routing.callbacks, runtime.clock.now_ms()
     retry = next_opening(await _schedule(runtime, case_id), now + int(settings.retry_in * 1000))
     acting = "" if who.admin else str(who.operator)

@@ -13,7 +13,8 @@ from channels.errors import BadRequest, Conflict, InvalidField, NotFound
 from channels.message import InboundMessage
 from channels.phones import normalize
 from gateway.http.auth import actor
-from gateway.http.body import require_type
+from gateway.http.body import json_as
+from gateway.http.schemas.cases import NewCase
 from gateway.intake import ManualCase
 from gateway.runtime.state import Actor, Runtime
 from gateway.store import CaseFilter
@@ -23,11 +24,6 @@ from routing.rules import Decision, decide
 
 MAX_PAGE = 200
 SLA_FILTERS = ("breached", "at_risk")
-
-
-async def json_body(request: web.Request) -> dict[str, Any]:
-    require_type(request, "application/json")
-    return validate.json_object(await request.read())
 
 
 def case_id_of(request: web.Request) -> int:
@@ -114,12 +110,10 @@ async def get_attachment(request: web.Request) -> web.Response:
     )
 
 
-def _manual_message(runtime: Runtime, body: dict[str, Any], key: str | None) -> InboundMessage:
-    contact = body.get("contact")
-    if not isinstance(contact, dict):
-        raise InvalidField("'contact' must be an object.", code="missing_field", field="contact")
-    phone = validate.text(contact.get("phone"), "contact.phone").strip()
-    email = validate.text(contact.get("email"), "contact.email").strip()
+def _manual_message(runtime: Runtime, body: NewCase, key: str | None) -> InboundMessage:
+    contact = body.contact
+    phone = validate.text(contact.phone, "contact.phone").strip()
+    email = validate.text(contact.email, "contact.email").strip()
     if not phone and not email:
         raise InvalidField("The contact needs a phone or an e-mail.", field="contact.phone")
     return InboundMessage(
@@ -128,34 +122,31 @@ def _manual_message(runtime: Runtime, body: dict[str, Any], key: str | None) -> 
         delivery_id=validate.idempotency_key(key),
         sender_phone=normalize(phone, runtime.config.default_region) if phone else "",
         sender_email=email,
-        sender_name=validate.text(contact.get("name"), "contact.name"),
-        text=validate.text(body.get("text"), "text", required=True, allow_empty=False),
-        subject=validate.text(body.get("subject"), "subject"),
+        sender_name=validate.text(contact.name, "contact.name"),
+        text=validate.text(body.text, "text", required=True, allow_empty=False),
+        subject=validate.text(body.subject, "subject"),
         threading="new",
     )
 
 
-def _manual_decision(runtime: Runtime, body: dict[str, Any], msg: InboundMessage) -> Decision:
+def _manual_decision(runtime: Runtime, body: NewCase, msg: InboundMessage) -> Decision:
     config = runtime.config
-    service = validate.choice(body.get("service"), "service", config.routing.services)
-    type_ = validate.choice(body.get("type"), "type", config.routing.types)
+    service = validate.choice(body.service, "service", config.routing.services)
+    type_ = validate.choice(body.type, "type", config.routing.types)
     ruled = decide(config.routing, msg)
     chosen_type = type_ or ruled.type
     priority = config.routing.types[chosen_type] if type_ else ruled.priority
     return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
 
 
-def _manual(runtime: Runtime, who: Actor, body: dict[str, Any]) -> ManualCase:
-    force = body.get("force", False)
-    if not isinstance(force, bool):
-        raise InvalidField("'force' must be true or false.", field="force")
-    merge_within = 0.0 if force else runtime.config.merge_within
+def _manual(runtime: Runtime, who: Actor, body: NewCase) -> ManualCase:
+    merge_within = 0.0 if body.force else runtime.config.merge_within
     return ManualCase(created_by=who.operator or "", merge_within=merge_within)
 
 
 async def create_case(request: web.Request) -> web.Response:
     runtime, who = actor(request)
-    body = await json_body(request)
+    body = await json_as(request, NewCase)
     message = _manual_message(runtime, body, request.headers.get("Idempotency-Key"))
     decision = _manual_decision(runtime, body, message)
     manual = _manual(runtime, who, body)

@@ -10,11 +10,12 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from channels.errors import Forbidden, InvalidField, NotFound
+from channels.errors import Forbidden, NotFound
 from channels.message import CHANNELS
 from gateway.http.api.actions import now_ms, refused
-from gateway.http.api.cases import json_body
 from gateway.http.auth import actor
+from gateway.http.body import json_as
+from gateway.http.schemas.operators import PresenceChange
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.runtime.state import Runtime
 from gateway.views import decoded, rfc3339, text
@@ -26,7 +27,6 @@ SSE_BLOCK_MS = 1000
 KEEP_ALIVE_EVERY = 15
 SSE_RECONNECT = 0.5  # seconds between reads while Redis is away
 STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("event streams")
-PRESENCES = ("available", "away", "offline")
 
 
 def _operator_id(request: web.Request, runtime: Runtime) -> str:
@@ -82,11 +82,9 @@ async def me(request: web.Request) -> web.Response:
 
 async def put_presence(request: web.Request) -> web.Response:
     runtime, operator_id = _authorized(request)
-    presence = (await json_body(request)).get("presence")
-    if presence not in PRESENCES:
-        raise InvalidField(f"'presence' must be one of {', '.join(PRESENCES)}.", field="presence")
+    presence = (await json_as(request, PresenceChange)).presence
     try:
-        await runtime.scripts.presence(now_ms(), operator_id, str(presence))
+        await runtime.scripts.presence(now_ms(), operator_id, presence)
     except RoutingRefused as error:
         raise refused(error) from None
     return web.json_response({"id": operator_id, "presence": presence})

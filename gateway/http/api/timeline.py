@@ -9,8 +9,9 @@ from aiohttp import web
 from channels import validate
 from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotFound
 from gateway.http.api.actions import refused
-from gateway.http.api.cases import case_id_of, json_body
+from gateway.http.api.cases import case_id_of
 from gateway.http.auth import actor
+from gateway.http.body import json_object
 from gateway.runtime.state import Actor
 from gateway.views import entry_json
 from routing.errors import RoutingRefused
@@ -64,7 +65,7 @@ def _text(body: dict[str, Any]) -> str:
 async def move(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id, entry = case_id_of(request), entry_of(request)
-    body = await json_body(request)
+    body = await json_object(request)
     if "to_case" not in body:
         raise InvalidField("'to_case' is required.", code="missing_field", field="to_case")
     to_case = validate.body_id(body["to_case"], "to_case")
@@ -84,7 +85,7 @@ async def move(request: web.Request) -> web.Response:
 async def _note_step(request: web.Request, name: str, status: int) -> web.Response:
     runtime, who = actor(request)
     case_id, entry = case_id_of(request), entry_of(request)
-    text = _text(await json_body(request))
+    text = _text(await json_object(request))
     step = runtime.scripts.entry_note if name == "note" else runtime.scripts.note_edit
     window = (int(runtime.config.edit_window * 1000), who.admin)
     try:

@@ -13,8 +13,9 @@ from channels.errors import Conflict, InvalidField, NotFound
 from gateway import workflow
 from gateway.config import Config
 from gateway.http.api.actions import refused
-from gateway.http.api.cases import case_id_of, json_body
+from gateway.http.api.cases import case_id_of
 from gateway.http.auth import actor
+from gateway.http.body import json_object
 from gateway.runtime.state import Actor, Runtime
 from gateway.views import integer, text
 from routing.deadlines import category_dues
@@ -70,7 +71,7 @@ async def _patch_once(
 async def patch_case(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    body = await json_body(request)
+    body = await json_object(request)
     for _ in range(ATTEMPTS):
         if await _patch_once(runtime, who, case_id, body):
             return web.json_response(await runtime.store.case(case_id, timeline=False))
@@ -90,7 +91,7 @@ async def classify(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
     config = runtime.config
-    service, found = _classification(config, await json_body(request))
+    service, found = _classification(config, await json_object(request))
     now = runtime.clock.now_ms()
     priority = config.routing.types[found["type"]]
     context = {"service": service, "due": category_dues(config.routing, priority, service, now)}
