@@ -17,6 +17,7 @@ from tests.browser import PHONE, dialogs
 from tests.conftest import ADMIN, signed_sms
 
 ANNA = {"Authorization": "Bearer sample-token-anna"}
+BORIS = {"Authorization": "Bearer sample-token-boris"}
 HOSTILE = "Hi <img src=x onerror=alert(1)> and <script>alert(2)</script> & bye"
 
 
@@ -219,3 +220,34 @@ async def test_the_hosted_form_creates_a_case_from_a_real_browser(
     saved = tmp_path / "downloaded"
     await (await download.value).save_as(saved)
     assert saved.read_bytes() == b"pretend this is a photo"
+
+
+async def test_cases_i_created_lists_only_mine_and_as_text(page: Page, gateway: TestClient) -> None:
+    fired = dialogs(page)
+    subject = "Refund <img src=x onerror=alert(1)>"
+    mine = {"contact": {"phone": "+79160000101"}, "subject": subject, "text": "by anna"}
+    anna = await (await gateway.post("/api/cases", json=mine, headers=ANNA)).json()
+    theirs = {"contact": {"phone": "+79160000102"}, "text": "by boris"}
+    boris = await (await gateway.post("/api/cases", json=theirs, headers=BORIS)).json()
+    await sign_in(page, gateway)
+    await page.get_by_test_id("folder-created").locator("summary").click()
+    listed = page.get_by_test_id("created-list")
+    created = listed.locator(f"[data-testid=created-item][data-case-id='{anna['id']}']")
+    await expect(created).to_contain_text(subject)
+    await expect(listed.locator(f"[data-case-id='{boris['id']}']")).to_have_count(0)
+    assert await listed.locator("img").count() == 0
+    assert fired == []
+
+
+async def test_an_edit_by_someone_else_shows_a_notice(page: Page, gateway: TestClient) -> None:
+    await sign_in(page, gateway)
+    await go_available(page)
+    sms = {"id": "e1", "from": "+79163334477", "to": "+74950000000", "text": "status?"}
+    case_id = (await (await gateway.post("/hooks/sms", **signed_sms(sms))).json())["case_id"]
+    await page.locator(item(page, case_id)).locator("button.open").click()
+    await expect(page.get_by_test_id("case-notice")).to_be_hidden()
+    patch = {"subject": "Order 4711 <b>late</b>"}
+    resp = await gateway.patch(f"/api/cases/{case_id}", json=patch, headers=ADMIN)
+    assert resp.status == 200, await resp.text()
+    await expect(page.get_by_test_id("case-notice")).to_contain_text("Changed by admin: subject")
+    await expect(page.locator("#case-title")).to_have_text(f"#{case_id} Order 4711 <b>late</b>")

@@ -290,7 +290,10 @@
     if (kind === "assigned" || kind === "offered") arrive(id).catch(reportError);
     else if (kind === "revoked") revoked(id, data.reason);
     else if (kind === "message") newMessage(id);
-    else if (kind === "case_updated" && id === state.open) editedElsewhere(data);
+    else if (kind === "case_updated" && id === state.open) {
+      if (data.change && data.by !== state.me.operator) editedElsewhere(data);
+      else refreshCase();
+    }
     else if (kind === "sla_warning" || kind === "sla_breach") {
       notice(`Case #${id}: ${kind === "sla_breach" ? "an SLA deadline was missed" : "an SLA deadline is near"}.`, "warn");
       refreshItem(id);
@@ -316,7 +319,8 @@
   }
   function editedElsewhere(data) {
     const box = $("case-edited");
-    box.textContent = `Someone else${data.by ? ` (${data.by})` : ""} changed this case: it was reloaded.`;
+    const field = String(data.change).replace(/,/g, ", ");
+    box.textContent = `Changed by ${data.by ? operatorName(data.by) : "someone else"}: ${field}. The case was reloaded.`;
     show(box, true);
     refreshCase();
   }
