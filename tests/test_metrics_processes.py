@@ -87,7 +87,7 @@ def test_the_worker_counts_job_outcomes_and_the_feeder_the_outbox_lag(
         return body if total(body, "intake_rq_jobs_total") >= 1 else None
 
     body = wait_for(job_counted, 30, "the worker to count the acknowledgement's job")
-    assert total(body, "intake_rq_jobs_total", job="worker.jobs.outbound.deliver") >= 1
+    assert total(body, "intake_rq_jobs_total", job="worker.jobs.send_email") >= 1
     assert total(body, "intake_outbox_lag_seconds_count", job="deliver") >= 1
     assert total(body, "intake_smtp_replies_total", code="354") == 1
     assert "/stale" not in body

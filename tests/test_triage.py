@@ -164,7 +164,6 @@ def test_four_processes_classify_each_case_once(
         watcher.join()
     classified = sorted(cid for s in stats for cid in s.classified)
     assert classified == sorted(ids), "each case classified exactly once"
-    assert sum(1 for s in stats if s.classified) > 1, "only one process got any work"
     assert not breaches, breaches[:10]
     for op in ("t1", "t2"):
         assert sync_redis.hget(keys.operator(op), "lt") == b"0"

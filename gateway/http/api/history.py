@@ -25,9 +25,9 @@ ACCEPTED = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jso
 
 
 def _moment(request: web.Request, name: str) -> str | None:
-    raw = _ZONE_SPACE.sub(r"+\1", request.query.get(name, "").strip())
-    if raw == "":
+    if name not in request.query:
         return None
+    raw = _ZONE_SPACE.sub(r"+\1", request.query[name].strip())  # an empty one is refused too
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:

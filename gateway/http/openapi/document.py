@@ -61,7 +61,8 @@ def _content(schema: Schema, refs: dict[Any, Any]) -> dict[str, Any] | None:
     if schema is None:
         return None
     if isinstance(schema, Media):
-        return {schema.content_type: {"schema": schema.schema}}
+        text = {"schema": {"type": "string"}}
+        return {schema.content_type: {"schema": schema.schema}} | dict.fromkeys(schema.others, text)
     return {JSON: {"schema": refs[schema]}}
 
 

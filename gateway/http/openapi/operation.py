@@ -17,6 +17,7 @@ class Media:
 
     content_type: str
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    others: tuple[str, ...] = ()  # further content types of the same answer, as text
 
 
 Schema = type | Media | None  # a msgspec Struct (or Annotated type), other media, or nothing

@@ -16,6 +16,7 @@ from gateway.http.schemas.callbacks import Attempt, Callback
 from gateway.http.schemas.cases import CaseText, NewCase
 from gateway.http.schemas.contacts import ContactChange
 from gateway.http.schemas.operators import PresenceChange
+from gateway.http.schemas.workflow import CasePatch, Classify, MoveEntry
 from gateway.views import STATUSES
 
 TEXT, HTML, XML = Media("text/plain"), Media("text/html"), Media("text/xml")
@@ -23,6 +24,7 @@ JS, CSS = Media("text/javascript"), Media("text/css")
 SSE = Media("text/event-stream")
 BYTES = Media("application/octet-stream", {"type": "string", "format": "binary"})
 OBJECT = Media("application/json", {"type": "object"})
+HISTORY = Media("application/json", {"type": "object"}, ("application/x-ndjson", "text/csv"))
 TWILIO_FORM = Media(FORM, {"type": "object", "additionalProperties": {"type": "string"}})
 MANGO_FORM = Media(FORM, {"type": "object", "required": ["vpbx_api_key", "sign", "json"],
                           "properties": {n: {"type": "string"}
@@ -58,8 +60,18 @@ CASES_QUERY = (
     Query("assignee", {"type": "string"}),
     Query("contact", {"type": "string"}, "A contact id."),
     Query("sla", {"type": "string", "enum": ["breached", "at_risk"]}),
+    Query("created_by", {"type": "string"}, "`me`, an operator id or a channel."),
+    Query("owner", {"type": "string"}, "`me` or an operator id: the contact's owner."),
+    Query("priority", {"type": "integer", "minimum": 1}),
     Query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
     Query("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
+)
+HISTORY_QUERY = (
+    Query("kind", {"type": "string"}, "Entry kinds, comma-separated."),
+    Query("by", {"type": "string"}, "`me`, an operator id, `admin` or a sender."),
+    Query("since", {"type": "string", "format": "date-time"}),
+    Query("until", {"type": "string", "format": "date-time"}),
+    Query("format", {"type": "string", "enum": ["json", "jsonl", "csv"], "default": "json"}),
 )
 CONTACT_QUERY = (
     Query("phone", {"type": "string"}, "Any format; give `phone` or `email`."),
@@ -138,5 +150,23 @@ OPERATIONS: tuple[Op, ...] = (
        (200, a.Explanation), Explain, errors=(404,)),
     Op("GET", "/api/admin/queues", "Queues per service, load per operator", "admin",
        (200, a.Queues)),
+    Op("POST", "/api/admin/queues/{queue}/failed/{job_id}/retry", "Requeue a failed RQ job",
+       "admin", (200, OBJECT), errors=(404,)),
+    Op("PATCH", "/api/cases/{case_id}", "Change classification, fields or subject", "operator",
+       (200, a.Case), CasePatch, (*ACTED, 422)),
+    Op("POST", "/api/cases/{case_id}/classify", "Classify a triage case and route it",
+       "operator", (200, a.Case), Classify, (*ACTED, 422)),
+    Op("POST", "/api/cases/{case_id}/reopen", "Reopen a resolved case (edit window)",
+       "operator", (200, a.Case), errors=ACTED),
+    Op("POST", "/api/cases/{case_id}/timeline/{entry}/move", "Move an entry to another case",
+       "operator", (200, OBJECT), MoveEntry, (*ACTED, 422)),
+    Op("POST", "/api/cases/{case_id}/timeline/{entry}/note", "A note on one entry", "operator",
+       (201, OBJECT), CaseText, ACTED),
+    Op("PATCH", "/api/cases/{case_id}/timeline/{entry}", "Edit one's own note", "operator",
+       (200, OBJECT), CaseText, ACTED),
+    Op("GET", "/api/cases/{case_id}/history", "The timeline filtered (json, jsonl or csv)",
+       "operator", (200, HISTORY), errors=(422,), query=HISTORY_QUERY),
+    Op("POST", "/hooks/twilio/sms/status", "Twilio SMS delivery status", "twilio", (200, XML),
+       TWILIO_FORM, errors=(422,)),
 )
 # fmt: on
