@@ -118,7 +118,10 @@ def test_children_die_with_a_killed_serve(serve: StartServe) -> None:
     started = descendants(process.proc.pid)
     assert any("valkey-server" in line for line in started.values())
     process.kill()  # SIGKILL: no chance to stop anything; PR_SET_PDEATHSIG must
-    wait_for(lambda: not any(alive(pid) for pid in started), 15, "orphans to exit")
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in started), 15, "orphans to exit")
+    except AssertionError:
+        raise AssertionError({pid: started[pid] for pid in started if alive(pid)}) from None
 
 
 def pids_seen(process: Serve, requests: int) -> set[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
@@ -38,7 +39,8 @@ async def run_app(config: Config) -> None:
     app = build_app(config, config.redis_url)
     app.cleanup_ctx.append(smtp_ctx)  # after the Redis client, so it closes first
     runner = AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
-    await runner.setup()  # enters the cleanup contexts: Redis client, singletons
+    if not await _set_up(runner, stop):
+        return  # stopped while still waiting for Redis at start: nothing to drain
     try:
         host, port = config.http
         await web.TCPSite(runner, host, port, reuse_port=True).start()
@@ -46,6 +48,23 @@ async def run_app(config: Config) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+async def _set_up(runner: AppRunner, stop: asyncio.Event) -> bool:
+    """runner.setup() (it enters the cleanup contexts: Redis client, singletons), given up when
+    a signal comes first: startup waits while Redis is away, and a parent that died (SIGTERM by
+    PR_SET_PDEATHSIG) must not leave us waiting for it forever."""
+    setup = asyncio.ensure_future(runner.setup())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({setup, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if setup.done():
+        setup.result()
+        return True
+    setup.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await setup
+    return False
 
 
 def stop_event() -> asyncio.Event:
