@@ -4,6 +4,9 @@ server dying under the gateway is a 503 and a clean reconnect, never a 500 or a 
 - uvloop (the `fast` extra) raises RuntimeError("... the handler is closed") when a command is
   written to a connection the server closed while it was opening (a primary SIGKILLed during
   a failover); redis-py maps only OSError.
+- redis-py wraps every write in asyncio.wait_for(socket_timeout), a task per command; on an
+  open connection a write only queues bytes in the transport, so it goes without that wrapper
+  (a dead or stuck server still shows as the reply's timeout, which stays).
 - redis-py's blocking Sentinel connection keeps a connection whose read was interrupted in the
   pool, unlike its plain Connection: RQ's warm shutdown raises inside a BLMOVE, and RQ's last
   writes then waited behind that command still blocked on the server.
@@ -26,10 +29,15 @@ class _WritesChecked(aconnection.AbstractConnection):
     async def send_packed_command(
         self, command: bytes | str | Iterable[bytes], check_health: bool = True
     ) -> None:
+        timeout = self.socket_timeout
+        if self.is_connected:  # connecting (and its AUTH/HELLO replies) keeps every timeout
+            self.socket_timeout = None
         try:
             await super().send_packed_command(command, check_health)
         except RuntimeError as error:  # the transport is closed (and redis-py disconnected)
             raise RedisConnectionError(f"Error while writing to socket: {error}") from error
+        finally:
+            self.socket_timeout = timeout
 
 
 class _Tcp(_WritesChecked, aconnection.Connection):
