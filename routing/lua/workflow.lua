@@ -97,9 +97,19 @@ local function move_on()
   route(cid)
 end
 
+local function hash(key)
+  local flat, found = redis.call('HGETALL', key), {}
+  for i = 1, #flat, 2 do found[flat[i]] = flat[i + 1] end
+  return found
+end
+
+-- `case` and `contact`: their hashes as the step left them, rendered by gateway/store.py
+-- `view` (no read after the step).
 local function answer(changed)
-  local f = redis.call('HMGET', K.case(cid), 'st', 'as')
-  return cjson.encode({changed = changed, status = f[1], assignee = f[2] or cjson.null})
+  local f = hash(K.case(cid))
+  local contact = f.ct and hash(K.contact(f.ct)) or cjson.null
+  return cjson.encode({changed = changed, status = f.st, assignee = f.as or cjson.null,
+    case = f, contact = contact})
 end
 
 -- wf_patch(now, case id, actor, changes JSON, catalogue JSON, context JSON): context
