@@ -22,9 +22,15 @@ NEW_CASE_KEYS = ("theme", "subtheme", "product", "fields")  # the type: the case
 MAX_TEXT = 1000  # characters of a custom text field
 
 
+_encoded: list[tuple[RoutingSettings, str]] = []  # the running config's, encoded once
+
+
 def catalogue_json(routing: RoutingSettings) -> str:
-    """The catalogue as routing/lua/workflow.lua reads it (sets as {name: true})."""
-    return json.dumps(catalogue(routing))
+    """The catalogue as routing/lua/workflow.lua reads it (sets as {name: true}); encoded once
+    per config (a reload brings new settings; a config is never changed in place)."""
+    if not _encoded or _encoded[0][0] is not routing:
+        _encoded[:] = [(routing, json.dumps(catalogue(routing)))]
+    return _encoded[0][1]
 
 
 def catalogue(routing: RoutingSettings) -> dict[str, Any]:

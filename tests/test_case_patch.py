@@ -288,3 +288,17 @@ async def test_the_answers_are_the_case_as_get_shows_it(start: Start) -> None:
     shown = await case(client, case_id)
     del shown["timeline"]
     assert answer == shown and answer["status"] in ("assigned", "in_progress")
+
+
+async def test_a_reloaded_catalogue_is_the_one_checked(start: Start, tmp_path: Any) -> None:
+    client = await start()
+    case_id = await sms(client)
+    body = {"theme": "delivery", "type": "request", "product": "unlimited"}
+    refused = await call(client, "PATCH", f"/api/cases/{case_id}", body, status=422)
+    assert refused["error"]["field"] == "product"
+    path = tmp_path / "config.toml"
+    text = path.read_text()
+    path.write_text(text.replace('themes = ["tariffs"]', 'themes = ["tariffs", "delivery"]'))
+    await call(client, "POST", "/api/admin/config/reload")
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", body)
+    assert (answer["theme"], answer["product"]) == ("delivery", "unlimited")
