@@ -20,6 +20,7 @@ PATCH_KEYS = ("theme", "type", "subtheme", "product", "fields", "subject")
 CLASSIFY_KEYS = ("theme", "type", "subtheme", "product", "fields", "service")
 NEW_CASE_KEYS = ("theme", "subtheme", "product", "fields")  # the type: the case's own
 MAX_TEXT = 1000  # characters of a custom text field
+MAX_INTEGER = 2**53  # exact in a Lua number (a double) and in every JSON codec on the way
 
 
 _encoded: list[tuple[RoutingSettings, str]] = []  # the running config's, encoded once
@@ -121,6 +122,8 @@ def _value(spec: Field, value: object, name: str, region: str) -> Any:
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not math.isfinite(number):
             raise InvalidField(f"'{name}' must be a number.", field=name)
+        if isinstance(number, int) and abs(number) > MAX_INTEGER:
+            raise InvalidField(f"'{name}' must be a whole number within ±2^53.", field=name)
         return number
     text = value if isinstance(value, str) else None
     if text is None or not text.strip():

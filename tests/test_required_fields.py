@@ -131,6 +131,7 @@ async def test_a_manual_case_s_classification_is_checked_like_a_patch(start: Sta
         ({"theme": "nope"}, "theme", "invalid_field"),
         ({"fields": {"colour": "red"}}, "fields.colour", "invalid_field"),
         ({"fields": {"contract": 7}}, "fields.contract", "invalid_field"),
+        ({"service": "support", "fields": {"amount": 2**70}}, "fields.amount", "invalid_field"),
     ]
     for given, field, code in bad:
         body = {**MANUAL, "type": "request", **given}
