@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from channels import fastjson
@@ -18,6 +18,7 @@ from channels.blobs import BlobStore
 from channels.message import Attachment, InboundMessage, MailThread
 from gateway.config import Config
 from gateway.runtime.clock import Clock
+from gateway.workflow import catalogue
 from routing import timeline
 from routing.deadlines import intake_dues
 from routing.keys import DEDUPE_TTL
@@ -45,10 +46,12 @@ class IntakeResult:
 class ManualCase:
     """A case opened through POST /api/cases: the operator who made it ("" for the admin), and
     the seconds within which an open case of the contact in that service makes it a
-    `duplicate_case` (0: never)."""
+    `duplicate_case` (0: never); its classification and custom fields, checked by
+    gateway/workflow.py `initial` (the combination is checked by the step that stores it)."""
 
     created_by: str
     merge_within: float = 0.0
+    classification: dict[str, Any] = field(default_factory=dict)
 
 
 def _entry(msg: InboundMessage) -> dict[str, Any]:
@@ -85,12 +88,15 @@ def _store_blobs(blobs: BlobStore, attachments: Sequence[Attachment]) -> list[st
     return [blobs.put(attachment.data) for attachment in attachments]
 
 
-def _manual_payload(manual: ManualCase | None) -> dict[str, Any]:
+def _manual_payload(config: Config, manual: ManualCase | None) -> dict[str, Any]:
     if manual is None:
         return {}
     found: dict[str, Any] = {"merge": int(manual.merge_within * 1000)}
     if manual.created_by:  # the admin's cases show their channel
         found["cb"] = manual.created_by
+    if manual.classification:
+        found["wf"] = manual.classification
+        found["cat"] = catalogue(config.routing)
     return found
 
 
@@ -194,7 +200,7 @@ class Intake:
                 "reopen": int(config.reopen_within * 1000),
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
-                **_manual_payload(manual),
+                **_manual_payload(config, manual),
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)

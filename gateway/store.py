@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,14 @@ class Store:
             case_json(i, h, contacts.get(h.get("ct", ""), {}), self.service_name(h.get("sv", "")))
             for i, h in found
         ]
+
+    def view(self, case_id: int, step: Mapping[str, Any]) -> dict[str, Any]:
+        """The case (without timeline) from the `case` and `contact` hashes a Lua step answered
+        with (routing/lua/workflow.lua), as `case` renders it."""
+        found: dict[str, str] = step["case"]
+        contact_id, contact = found.get("ct"), step["contact"]
+        shown = contact_json(contact_id, contact or {}) if contact_id else {}
+        return case_json(case_id, found, shown, self.service_name(found.get("sv", "")))
 
     async def case(self, case_id: int, *, timeline: bool = True) -> dict[str, Any]:
         found = await self.cases([case_id])

@@ -18,11 +18,23 @@ from routing.settings import RoutingSettings
 
 PATCH_KEYS = ("theme", "type", "subtheme", "product", "fields", "subject")
 CLASSIFY_KEYS = ("theme", "type", "subtheme", "product", "fields", "service")
+NEW_CASE_KEYS = ("theme", "subtheme", "product", "fields")  # the type: the case's own
 MAX_TEXT = 1000  # characters of a custom text field
+MAX_INTEGER = 2**53  # exact in a Lua number (a double) and in every JSON codec on the way
+
+
+_encoded: list[tuple[RoutingSettings, str]] = []  # the running config's, encoded once
 
 
 def catalogue_json(routing: RoutingSettings) -> str:
-    """The catalogue as routing/lua/workflow.lua reads it (sets as {name: true})."""
+    """The catalogue as routing/lua/workflow.lua reads it (sets as {name: true}); encoded once
+    per config (a reload brings new settings; a config is never changed in place)."""
+    if not _encoded or _encoded[0][0] is not routing:
+        _encoded[:] = [(routing, json.dumps(catalogue(routing)))]
+    return _encoded[0][1]
+
+
+def catalogue(routing: RoutingSettings) -> dict[str, Any]:
     cat = routing.catalogue
     themes = {
         t.id: {
@@ -33,7 +45,7 @@ def catalogue_json(routing: RoutingSettings) -> str:
         for t in cat.themes.values()
     }
     products = {p.id: {"themes": dict.fromkeys(p.themes, True)} for p in cat.products.values()}
-    return json.dumps({"themes": themes, "products": products, "types": routing.types})
+    return {"themes": themes, "products": products, "types": routing.types}
 
 
 def changes(
@@ -64,6 +76,18 @@ def changes(
     if not found:
         what = f"Give one of {', '.join(allowed)}."
         raise InvalidField(what, code="missing_field", field=allowed[0])
+    return found
+
+
+def initial(body: Mapping[str, Any], config: Config, service: str) -> dict[str, Any]:
+    """A new case's classification and custom fields (NEW_CASE_KEYS), checked as `changes`
+    checks them; what is not given (null, no fields) is left out: {} when nothing is."""
+    given = {name: value for name, value in body.items() if value is not None and value != {}}
+    if not given:
+        return {}
+    found = changes(given, config, service, NEW_CASE_KEYS)
+    if "fields" in found:
+        found["fields"] = {k: v for k, v in found["fields"].items() if v is not None}
     return found
 
 
@@ -98,6 +122,8 @@ def _value(spec: Field, value: object, name: str, region: str) -> Any:
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         if number is None or not math.isfinite(number):
             raise InvalidField(f"'{name}' must be a number.", field=name)
+        if isinstance(number, int) and abs(number) > MAX_INTEGER:
+            raise InvalidField(f"'{name}' must be a whole number within ±2^53.", field=name)
         return number
     text = value if isinstance(value, str) else None
     if text is None or not text.strip():

@@ -264,3 +264,41 @@ async def test_odd_bodies_answer_200_or_422_and_a_refusal_writes_nothing(start: 
             assert answer["error"]["field"], answer
             assert await case(client, case_id) == before, body
     assert seen == {200, 422}  # both kinds were tried
+
+
+async def test_the_answers_are_the_case_as_get_shows_it(start: Start) -> None:
+    """PATCH, classify and reopen answer with the hashes their step left (no read after it):
+    the same JSON as GET /api/cases/{id} without its timeline."""
+    client = await start()
+    await available(client, "t1", "c")
+    case_id = await sms(client, LINE)
+    body = {"service": "billing", "theme": "delivery", "type": "complaint", "subtheme": "late"}
+    steps = [
+        ("POST", f"/api/cases/{case_id}/classify", {**body, "fields": {"contract": "K-1"}}),
+        ("PATCH", f"/api/cases/{case_id}", {"type": "request", "subject": "Late parcel"}),
+    ]
+    for method, path, given in steps:
+        answer = await call(client, method, path, given)
+        shown = await case(client, case_id)
+        del shown["timeline"]
+        assert answer == shown, path
+    assert answer["fields"] == {"contract": "K-1"} and answer["contact"]["phones"]
+    await call(client, "POST", f"/api/cases/{case_id}/resolve")
+    answer = await call(client, "POST", f"/api/cases/{case_id}/reopen")
+    shown = await case(client, case_id)
+    del shown["timeline"]
+    assert answer == shown and answer["status"] in ("assigned", "in_progress")
+
+
+async def test_a_reloaded_catalogue_is_the_one_checked(start: Start, tmp_path: Any) -> None:
+    client = await start()
+    case_id = await sms(client)
+    body = {"theme": "delivery", "type": "request", "product": "unlimited"}
+    refused = await call(client, "PATCH", f"/api/cases/{case_id}", body, status=422)
+    assert refused["error"]["field"] == "product"
+    path = tmp_path / "config.toml"
+    text = path.read_text()
+    path.write_text(text.replace('themes = ["tariffs"]', 'themes = ["tariffs", "delivery"]'))
+    await call(client, "POST", "/api/admin/config/reload")
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", body)
+    assert (answer["theme"], answer["product"]) == ("delivery", "unlimited")

@@ -69,6 +69,7 @@ def test_request_bodies_come_from_the_declared_structs() -> None:
     assert body["schema"] == {"$ref": "#/components/schemas/NewCase"}
     new_case = doc["components"]["schemas"]["NewCase"]
     assert set(new_case["required"]) == {"contact", "text"}
+    assert {"theme", "subtheme", "product", "fields"} <= set(new_case["properties"])
     sms = doc["components"]["schemas"]["SmsBody"]
     assert {"id", "from", "to"} <= set(sms["required"]) and "received_at" in sms["properties"]
     presence = doc["components"]["schemas"]["PresenceChange"]["properties"]["presence"]

@@ -94,3 +94,55 @@ async def test_a_manual_case_with_nothing_required_is_routed(start: Start) -> No
     assert (created["status"], created["assignee"], created["created_by"]) == (
         "assigned", "s1", "a",
     )  # fmt: skip
+
+
+async def test_a_manual_case_created_with_its_fields_is_routed_not_returned(start: Start) -> None:
+    client = await start()
+    await available(client, "c", "d")
+    body = {**MANUAL, **FILLED}
+    created = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=201)
+    assert (created["status"], created["created_by"]) == ("assigned", "a")
+    assert created["assignee"] in ("c", "d")
+    assert (created["theme"], created["type"], created["subtheme"]) == (
+        "delivery", "request", "late",
+    )  # fmt: skip
+    assert created["fields"] == {"contract": "K-7"}
+    mine = await call(client, "GET", "/api/cases?created_by=me", headers=as_op("a"))
+    assert [(c["id"], c["status"]) for c in mine["cases"]] == [(created["id"], "assigned")]
+    assert (await call(client, "GET", "/api/operators/a", headers=as_op("a")))["cases"] == []
+    # missing one of them (the custom field): back to the creator, in their own folder
+    body = {**MANUAL, **FILLED, "fields": {}, "contact": {"phone": "+79160000003"}}
+    held = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=201)
+    assert (held["status"], held["assignee"], held["theme"]) == ("returned", "a", "delivery")
+    mine = await call(client, "GET", "/api/cases?created_by=me", headers=as_op("a"))
+    assert [(c["id"], c["status"]) for c in mine["cases"]] == [
+        (held["id"], "returned"), (created["id"], "assigned"),
+    ]  # fmt: skip
+
+
+async def test_a_manual_case_s_classification_is_checked_like_a_patch(start: Start) -> None:
+    client = await start()
+    bad = [
+        ({"theme": "delivery", "subtheme": "prices"}, "subtheme", "invalid_combination"),
+        ({"theme": "tariffs", "type": "consultation"}, "product", "invalid_combination"),
+        ({"theme": "delivery", "type": "consultation"}, "type", "invalid_combination"),
+        ({"theme": "delivery", "product": "unlimited"}, "product", "invalid_combination"),
+        ({"subtheme": "late"}, "subtheme", "invalid_combination"),
+        ({"theme": "nope"}, "theme", "invalid_field"),
+        ({"fields": {"colour": "red"}}, "fields.colour", "invalid_field"),
+        ({"fields": {"contract": 7}}, "fields.contract", "invalid_field"),
+        ({"service": "support", "fields": {"amount": 2**70}}, "fields.amount", "invalid_field"),
+    ]
+    for given, field, code in bad:
+        body = {**MANUAL, "type": "request", **given}
+        answer = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=422)
+        assert (answer["error"]["code"], answer["error"]["field"]) == (code, field), given
+    # nothing was stored by any of them
+    assert (await call(client, "GET", "/api/cases?created_by=me", headers=as_op("a")))[
+        "cases"
+    ] == []
+    body = {**MANUAL, "theme": "tariffs", "type": "complaint", "product": "unlimited"}
+    created = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=201)
+    assert (created["theme"], created["product"], created["subtheme"]) == (
+        "tariffs", "unlimited", None,
+    )  # fmt: skip

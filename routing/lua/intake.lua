@@ -102,6 +102,17 @@ local function start_clocks(cid, contact)
   if due then sla_start(cid, due) end
 end
 
+-- A manual case's classification and custom fields (m.wf, checked by wf_check before).
+local function store_classification(cid)
+  if not m.wf then return end
+  for _, name in ipairs({'theme', 'subtheme', 'product'}) do
+    if m.wf[name] then redis.call('HSET', K.case(cid), WF_COLUMNS[name], m.wf[name]) end
+  end
+  if m.wf.fields and next(m.wf.fields) then
+    redis.call('HSET', K.case(cid), 'cf', cjson.encode(m.wf.fields))
+  end
+end
+
 local function create_case(contact, related, flag)
   local cid = redis.call('INCR', K.case_seq)
   redis.call('HSET', K.case(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr,
@@ -109,6 +120,7 @@ local function create_case(contact, related, flag)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
   if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
+  store_classification(cid)
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
   if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
@@ -219,6 +231,11 @@ register('intake', function(args)
   end
   local dup = duplicate()
   if dup then return cjson.encode({error = 'duplicate_case', case_id = tonumber(dup)}) end
+  if m.wf then  -- a manual case's classification, with the case's type, before any write
+    local refused = wf_check(m.cat, {theme = m.wf.theme, type = m.ty, subtheme = m.wf.subtheme,
+      product = m.wf.product})
+    if refused then return refused end
+  end
   -- a machine's mail creates no contact; dropped, it is not remembered (nothing was stored)
   local contact
   if m.auto then contact = known_contact() else contact = find_contact() end

@@ -6,6 +6,35 @@ local WF_COLUMNS = {theme = 'th', type = 'ty', subtheme = 'su', product = 'pd', 
 
 local function wf_blank(v) return v == nil or v == false or v == '' or v == cjson.null end
 
+local function wf_invalid(field, reason)
+  return cjson.encode({error = 'invalid_combination', field = field, reason = reason})
+end
+
+-- nil, or the refusal naming the field of classification `m` ({theme, type, subtheme,
+-- product}) that does not fit catalogue `cat` (workflow.lua describes it).
+local function wf_check(cat, m)
+  if not m.theme then
+    if m.subtheme then return wf_invalid('subtheme', 'a subtheme needs a theme') end
+    if m.product then return wf_invalid('product', 'a product needs a theme') end
+    return nil
+  end
+  local th = cat.themes[m.theme]
+  if not th then return wf_invalid('theme', 'unknown theme') end
+  if not th.types[m.type or ''] then return wf_invalid('type', 'not a type of this theme') end
+  if m.subtheme and not th.subthemes[m.subtheme] then
+    return wf_invalid('subtheme', 'not a subtheme of this theme')
+  end
+  if not m.product then
+    if th.product_required then return wf_invalid('product', 'this theme requires a product') end
+    return nil
+  end
+  local p = cat.products[m.product]
+  if not p or not p.themes[m.theme] then
+    return wf_invalid('product', 'not a product of this theme')
+  end
+  return nil
+end
+
 local function wf_required(sv)
   local raw = redis.call('HGET', K.routing_config, 'req:' .. (sv or ''))
   if not raw then return nil, {} end

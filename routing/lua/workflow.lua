@@ -21,10 +21,6 @@ local function load(args, catalogue)
   return case.st ~= nil
 end
 
-local function invalid(field, reason)
-  return cjson.encode({error = 'invalid_combination', field = field, reason = reason})
-end
-
 local function value(v) if wf_blank(v) then return nil end return v end
 
 -- The case's classification with the changes over it.
@@ -35,28 +31,6 @@ local function merged(changes)
     if changes[name] ~= nil then m[name] = value(changes[name]) else m[name] = case[name] end
   end
   return m
-end
-
--- nil, or the refusal naming the field that does not fit the theme.
-local function check(m)
-  if not m.theme then
-    if m.subtheme then return invalid('subtheme', 'a subtheme needs a theme') end
-    if m.product then return invalid('product', 'a product needs a theme') end
-    return nil
-  end
-  local th = cat.themes[m.theme]
-  if not th then return invalid('theme', 'unknown theme') end
-  if not th.types[m.type or ''] then return invalid('type', 'not a type of this theme') end
-  if m.subtheme and not th.subthemes[m.subtheme] then
-    return invalid('subtheme', 'not a subtheme of this theme')
-  end
-  if not m.product then
-    if th.product_required then return invalid('product', 'this theme requires a product') end
-    return nil
-  end
-  local p = cat.products[m.product]
-  if not p or not p.themes[m.theme] then return invalid('product', 'not a product of this theme') end
-  return nil
 end
 
 local function change(field, old, new)
@@ -123,9 +97,19 @@ local function move_on()
   route(cid)
 end
 
+local function hash(key)
+  local flat, found = redis.call('HGETALL', key), {}
+  for i = 1, #flat, 2 do found[flat[i]] = flat[i + 1] end
+  return found
+end
+
+-- `case` and `contact`: their hashes as the step left them, rendered by gateway/store.py
+-- `view` (no read after the step).
 local function answer(changed)
-  local f = redis.call('HMGET', K.case(cid), 'st', 'as')
-  return cjson.encode({changed = changed, status = f[1], assignee = f[2] or cjson.null})
+  local f = hash(K.case(cid))
+  local contact = f.ct and hash(K.contact(f.ct)) or cjson.null
+  return cjson.encode({changed = changed, status = f.st, assignee = f.as or cjson.null,
+    case = f, contact = contact})
 end
 
 -- wf_patch(now, case id, actor, changes JSON, catalogue JSON, context JSON): context
@@ -139,7 +123,7 @@ register('wf_patch', function(args)
   local seen = ctx.seen
   if seen.sv ~= case.sv or seen.cl ~= case.cl or seen.pt ~= case.pt then return fail('stale') end
   local m = merged(changes)
-  local refused = check(m)
+  local refused = wf_check(cat, m)
   if refused then return refused end
   local changed = apply(m, changes)
   if m.type ~= case.type and case.st ~= 'classifying' then set_clocks(ctx.due) end
@@ -168,7 +152,7 @@ register('wf_classify', function(args)
   if case.st ~= 'classifying' then return fail('not_classifying') end
   if actor ~= '' and actor ~= case.as then return fail('not_yours') end
   local m = merged(changes)
-  local refused = check(m)
+  local refused = wf_check(cat, m)
   if refused then return refused end
   apply(m, changes)
   local op = leave_triage()

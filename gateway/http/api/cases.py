@@ -12,6 +12,8 @@ from channels import validate
 from channels.errors import BadRequest, Conflict, InvalidField, NotFound
 from channels.message import InboundMessage
 from channels.phones import normalize
+from gateway import workflow
+from gateway.http.api.refusals import refused
 from gateway.http.auth import actor
 from gateway.http.body import json_as
 from gateway.http.schemas.cases import NewCase
@@ -139,9 +141,14 @@ def _manual_decision(runtime: Runtime, body: NewCase, msg: InboundMessage) -> De
     return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
 
 
-def _manual(runtime: Runtime, who: Actor, body: NewCase) -> ManualCase:
-    merge_within = 0.0 if body.force else runtime.config.merge_within
-    return ManualCase(created_by=who.operator or "", merge_within=merge_within)
+def _manual(runtime: Runtime, who: Actor, body: NewCase, service: str) -> ManualCase:
+    config = runtime.config
+    given = {name: getattr(body, name) for name in workflow.NEW_CASE_KEYS}
+    return ManualCase(
+        created_by=who.operator or "",
+        merge_within=0.0 if body.force else config.merge_within,
+        classification=workflow.initial(given, config, service),
+    )
 
 
 async def create_case(request: web.Request) -> web.Response:
@@ -149,12 +156,12 @@ async def create_case(request: web.Request) -> web.Response:
     body = await json_as(request, NewCase)
     message = _manual_message(runtime, body, request.headers.get("Idempotency-Key"))
     decision = _manual_decision(runtime, body, message)
-    manual = _manual(runtime, who, body)
+    manual = _manual(runtime, who, body, decision.service)
     try:
         result = await runtime.intake.submit(runtime.config, message, decision, manual)
     except RoutingRefused as error:
         if error.code != "duplicate_case":
-            raise
+            raise refused(error) from None
         raise Conflict(
             "The contact has an open case in this service opened within [cases].merge_within;"
             ' send "force": true to open another.',

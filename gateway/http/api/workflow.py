@@ -52,7 +52,8 @@ def _patch_due(config: Config, snap: dict[str, str], found: dict[str, Any]) -> A
 
 async def _patch_once(
     runtime: Runtime, who: Actor, case_id: int, body: dict[str, Any]
-) -> bool:  # fmt: skip
+) -> dict[str, Any] | None:  # fmt: skip
+    """The step's answer; None when the case changed since its snapshot."""
     config = runtime.config
     snap = await _snapshot(runtime, case_id)
     found = workflow.changes(body, config, snap["sv"], workflow.PATCH_KEYS)
@@ -60,12 +61,11 @@ async def _patch_once(
     context = {"window": _window_ms(config), "seen": seen, "due": _patch_due(config, snap, found)}
     args = (json.dumps(found), workflow.catalogue_json(config.routing), json.dumps(context))
     try:
-        await runtime.scripts.wf_patch(runtime.clock.now_ms(), case_id, _acting(who), *args)
+        return await runtime.scripts.wf_patch(runtime.clock.now_ms(), case_id, _acting(who), *args)
     except RoutingRefused as error:
         if error.code == "stale":
-            return False
+            return None
         raise refused(error) from None
-    return True
 
 
 async def patch_case(request: web.Request) -> web.Response:
@@ -73,8 +73,9 @@ async def patch_case(request: web.Request) -> web.Response:
     case_id = case_id_of(request)
     body = await json_object(request)
     for _ in range(ATTEMPTS):
-        if await _patch_once(runtime, who, case_id, body):
-            return web.json_response(await runtime.store.case(case_id, timeline=False))
+        step = await _patch_once(runtime, who, case_id, body)
+        if step is not None:
+            return web.json_response(runtime.store.view(case_id, step))
     raise Conflict("The case kept changing; try again.", code="case_busy")
 
 
@@ -97,10 +98,10 @@ async def classify(request: web.Request) -> web.Response:
     context = {"service": service, "due": category_dues(config.routing, priority, service, now)}
     args = (json.dumps(found), workflow.catalogue_json(config.routing), json.dumps(context))
     try:
-        await runtime.scripts.wf_classify(now, case_id, _acting(who), *args)
+        step = await runtime.scripts.wf_classify(now, case_id, _acting(who), *args)
     except RoutingRefused as error:
         raise refused(error) from None
-    return web.json_response(await runtime.store.case(case_id, timeline=False))
+    return web.json_response(runtime.store.view(case_id, step))
 
 
 async def reopen(request: web.Request) -> web.Response:
@@ -111,10 +112,10 @@ async def reopen(request: web.Request) -> web.Response:
     due = category_dues(config.routing, integer(snap["pr"]) or 1, snap["sv"], now)
     args = (workflow.catalogue_json(config.routing), _window_ms(config), json.dumps(due))
     try:
-        await runtime.scripts.wf_reopen(now, case_id, _acting(who), *args)
+        step = await runtime.scripts.wf_reopen(now, case_id, _acting(who), *args)
     except RoutingRefused as error:
         raise refused(error) from None
-    return web.json_response(await runtime.store.case(case_id, timeline=False))
+    return web.json_response(runtime.store.view(case_id, step))
 
 
 def add_routes(app: web.Application) -> None:
