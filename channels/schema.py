@@ -23,6 +23,7 @@ Loose = Callable[[bytes], dict[str, Any]]  # the fallback reader; raises the rou
 
 _AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"Object missing required field `(?P<name>[^`]+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
 
 
 def decode(raw: bytes, kind: type[T], loose: Loose = validate.json_object) -> T:
@@ -53,4 +54,8 @@ def refusal(error: msgspec.ValidationError) -> Rejected:
     if missing:
         name = f"{path}.{missing['name']}" if path else missing["name"]
         return Rejected("missing_field", f"'{name}' is required.", field=name)
+    unknown = _UNKNOWN.fullmatch(what)
+    if unknown:  # a Struct with forbid_unknown_fields
+        name = f"{path}.{unknown['name']}" if path else unknown["name"]
+        return Rejected("invalid_field", f"'{name}' cannot be given here.", field=name)
     return Rejected("invalid_field", f"'{path}': {what.replace('`', '')}.", field=path or None)

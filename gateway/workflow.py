@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from channels import validate
 from channels.errors import InvalidField
 from channels.phones import e164
@@ -16,9 +18,6 @@ from gateway.config import Config
 from routing.catalogue_settings import Field
 from routing.settings import RoutingSettings
 
-PATCH_KEYS = ("theme", "type", "subtheme", "product", "fields", "subject")
-CLASSIFY_KEYS = ("theme", "type", "subtheme", "product", "fields", "service")
-NEW_CASE_KEYS = ("theme", "subtheme", "product", "fields")  # the type: the case's own
 MAX_TEXT = 1000  # characters of a custom text field
 MAX_INTEGER = 2**53  # exact in a Lua number (a double) and in every JSON codec on the way
 
@@ -48,14 +47,16 @@ def catalogue(routing: RoutingSettings) -> dict[str, Any]:
     return {"themes": themes, "products": products, "types": routing.types}
 
 
-def changes(
-    body: Mapping[str, Any], config: Config, service: str, allowed: tuple[str, ...]
-) -> dict[str, Any]:
-    """The body's changes, each value checked and normalized; `service`: whose fields apply."""
+def given(body: msgspec.Struct) -> dict[str, Any]:
+    """The keys a decoded body gave (UNSET: absent, left as it is)."""
+    return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not msgspec.UNSET}
+
+
+def changes(body: Mapping[str, Any], config: Config, service: str) -> dict[str, Any]:
+    """The given keys of a CasePatch or Classify (gateway/http/schemas/workflow.py, which
+    checked their types), each value checked against the config and normalized; `service`:
+    whose fields apply."""
     routing = config.routing
-    for name in body:
-        if name not in allowed:
-            raise InvalidField(f"'{name}' cannot be changed here.", field=name)
     found: dict[str, Any] = {}
     cat = routing.catalogue
     for name, known in (("theme", cat.themes), ("product", cat.products)):
@@ -63,8 +64,6 @@ def changes(
             found[name] = _reference(body[name], name, known)
     if "type" in body:
         found["type"] = validate.choice(body["type"], "type", routing.types)
-        if found["type"] is None:
-            raise InvalidField("'type' cannot be cleared.", field="type")
     if "subtheme" in body:
         found["subtheme"] = _reference(body["subtheme"], "subtheme", None)
     if "subject" in body:
@@ -73,37 +72,31 @@ def changes(
         )
     if "fields" in body:
         found["fields"] = _fields(body["fields"], config, service)
-    if not found:
-        what = f"Give one of {', '.join(allowed)}."
-        raise InvalidField(what, code="missing_field", field=allowed[0])
     return found
 
 
 def initial(body: Mapping[str, Any], config: Config, service: str) -> dict[str, Any]:
-    """A new case's classification and custom fields (NEW_CASE_KEYS), checked as `changes`
-    checks them; what is not given (null, no fields) is left out: {} when nothing is."""
-    given = {name: value for name, value in body.items() if value is not None and value != {}}
-    if not given:
+    """A new case's classification and custom fields (theme, subtheme, product, fields of a
+    NewCase), checked as `changes` checks them; what is not given (null, no fields) is left
+    out: {} when nothing is."""
+    present = {name: value for name, value in body.items() if value is not None and value != {}}
+    if not present:
         return {}
-    found = changes(given, config, service, NEW_CASE_KEYS)
+    found = changes(present, config, service)
     if "fields" in found:
         found["fields"] = {k: v for k, v in found["fields"].items() if v is not None}
     return found
 
 
-def _reference(value: object, name: str, known: Mapping[str, object] | None) -> str | None:
+def _reference(value: str | None, name: str, known: Mapping[str, object] | None) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
-        raise InvalidField(f"'{name}' must be a non-empty string or null.", field=name)
     if known is not None and value not in known:
         raise InvalidField(f"There is no {name} '{value}'.", field=name)
     return validate.storable(value, name)
 
 
-def _fields(raw: object, config: Config, service: str) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise InvalidField("'fields' must be an object.", field="fields")
+def _fields(raw: Mapping[str, object], config: Config, service: str) -> dict[str, Any]:
     svc = config.routing.services.get(service)
     defined = svc.workflow.fields if svc else {}
     found: dict[str, Any] = {}

@@ -82,6 +82,31 @@ async def test_every_invalid_combination_is_422_naming_the_field(
     assert found["type"] == "request"
 
 
+# What CasePatch (gateway/http/schemas/workflow.py) refuses while it decodes: msgspec's words,
+# the JSON path as `field`.
+MISFIT = [
+    ({"fields": "x"}, "fields", "'fields': Expected `object`, got `str`."),
+    ({"theme": 5}, "theme", "'theme': Expected `str | null`, got `int`."),
+    ({"theme": ""}, "theme", "'theme': Expected `str` of length >= 1."),
+    ({"type": None}, "type", "'type': Expected `str`, got `null`."),
+    ({"subject": None}, "subject", "'subject': Expected `int | str`, got `null`."),
+    ({"theme": "tariffs", "colour": "red"}, "colour", "'colour' cannot be given here."),
+]
+
+
+@pytest.mark.parametrize(("body", "field", "message"), MISFIT)
+async def test_a_body_that_does_not_fit_case_patch_is_refused_by_the_struct(
+    start: Start, body: dict[str, Any], field: str, message: str
+) -> None:
+    client = await start()
+    await available(client, "a")
+    case_id = await sms(client)
+    answer = await call(client, "PATCH", f"/api/cases/{case_id}", body, status=422)
+    expected = {"code": "invalid_field", "message": message.replace("`", ""), "field": field}
+    assert answer["error"] == expected
+    assert not changes(await case(client, case_id))
+
+
 async def test_a_valid_patch_records_each_change(
     start: Start, sync_redis: redis.Redis, keys: Keys
 ) -> None:

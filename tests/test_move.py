@@ -145,6 +145,16 @@ async def test_what_cannot_move_and_who_may_move(gateway: TestClient) -> None:
     for bad in (source, "abc", 0, 99999):
         status, body = await move(gateway, source, message["id"], bad)
         assert (status, body["error"]["field"]) == (422, "to_case"), body
+    for body, code, words in (  # MoveEntry: an integer, required (extra keys are ignored)
+        ({}, "missing_field", "'to_case' is required."),
+        ({"to_case": str(target)}, "invalid_field", "'to_case': Expected int, got str."),
+        ({"to_case": True}, "invalid_field", "'to_case': Expected int, got bool."),
+    ):
+        resp = await gateway.post(
+            f"/api/cases/{source}/timeline/{message['id']}/move", json=body, headers=ANNA
+        )
+        expected = {"code": code, "message": words, "field": "to_case"}
+        assert (resp.status, (await resp.json())["error"]) == (422, expected), body
     other = await form_case(gateway, "someone-else@example.org", "not her case")
     status, body = await move(gateway, source, message["id"], other)
     assert (status, body["error"]["code"]) == (422, "other_contact")
@@ -185,6 +195,10 @@ async def test_notes_on_an_entry_are_edited_by_their_author_and_follow_it(
     assert missing.status == 404
     empty = await gateway.post(url, json={"text": " "}, headers=ANNA)
     assert (empty.status, (await empty.json())["error"]["field"]) == (422, "text")
+    number = await gateway.post(url, json={"text": 5}, headers=ANNA)  # CaseText decides
+    assert (number.status, (await number.json())["error"]["message"]) == (
+        422, "'text': Expected str, got int.",
+    )  # fmt: skip
 
     edit = f"/api/cases/{source}/timeline/{note['id']}"
     resp = await gateway.patch(edit, json={"text": "not mine"}, headers=BORIS)

@@ -75,6 +75,15 @@ def test_request_bodies_come_from_the_declared_structs() -> None:
     presence = doc["components"]["schemas"]["PresenceChange"]["properties"]["presence"]
     assert presence["enum"] == ["available", "away", "offline"]
 
+    patch = doc["components"]["schemas"]["CasePatch"]  # what the workflow routes enforce
+    assert not patch.get("required") and patch["additionalProperties"] is False
+    assert patch["properties"]["fields"]["type"] == "object"
+    classify = doc["components"]["schemas"]["Classify"]
+    assert set(classify["required"]) == {"service", "theme", "type"}
+    assert classify["additionalProperties"] is False
+    move = doc["components"]["schemas"]["MoveEntry"]
+    assert move["required"] == ["to_case"] and move["properties"]["to_case"]["type"] == "integer"
+
 
 async def test_the_document_and_its_page_are_served_without_a_token(gateway: TestClient) -> None:
     answer = await gateway.get("/api/openapi.json")

@@ -78,6 +78,26 @@ async def test_a_line_case_waits_classifying_then_goes_to_the_least_loaded(
     assert {e["field"] for e in entries} == {"theme", "type", "subtheme", "priority"}
 
 
+async def test_a_classify_body_that_does_not_fit_its_struct_is_refused_naming_the_path(
+    start: Start,
+) -> None:
+    client = await start()
+    await available(client, "t1", "s1")
+    case_id = await sms(client, LINE)
+    for body, code, message in (
+        ({**CLASSIFY, "theme": 7}, "invalid_field", "'theme': Expected str, got int."),
+        ({**CLASSIFY, "theme": None}, "invalid_field", "'theme': Expected str, got null."),
+        ({**CLASSIFY, "fields": [1]}, "invalid_field", "'fields': Expected object, got array."),
+        ({**CLASSIFY, "priority": 1}, "invalid_field", "'priority' cannot be given here."),
+        ({"service": "sales", "type": "complaint"}, "missing_field", "'theme' is required."),
+    ):
+        answer = await call(client, "POST", f"/api/cases/{case_id}/classify", body, status=422)
+        field = message[1 : message.index("'", 1)]
+        assert answer["error"] == {"code": code, "message": message, "field": field}, body
+    found = await case(client, case_id)
+    assert (found["status"], found["theme"]) == ("classifying", None)
+
+
 async def test_classify_is_checked_like_patch_and_changes_nothing_when_refused(
     start: Start,
 ) -> None:

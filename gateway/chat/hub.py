@@ -88,7 +88,7 @@ class Hub:
                 await asyncio.sleep(RETRY)
             finally:
                 if pubsub is not None:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 pubsub = None
 
     async def _listen(self, runtime: Runtime, pubsub: PubSub) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import hdrs, web
 
-from channels import base, schema, validate
+from channels import base, schema
 from channels.errors import PayloadTooLarge
 
 T = TypeVar("T")
@@ -44,9 +44,3 @@ async def json_as(request: web.Request, kind: type[T]) -> T:
     """The JSON body decoded as its route's declared schema (gateway/http/schemas/)."""
     require_type(request, "application/json")
     return schema.decode(await request.read(), kind)
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    """A JSON object whose keys are checked by the route itself (PATCH: absent keys unchanged)."""
-    require_type(request, "application/json")
-    return validate.json_object(await request.read())

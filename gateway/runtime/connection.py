@@ -32,7 +32,7 @@ def async_client(url: str, settings: RedisSettings, **options: Any) -> aioredis.
         pool = client.connection_pool  # its class follows the URL's scheme
         pool.connection_class = fixes.CHECKED.get(pool.connection_class, pool.connection_class)
         return client
-    sentinel = AsyncSentinel(  # type: ignore[no-untyped-call]
+    sentinel = AsyncSentinel(
         list(settings.sentinels), sentinel_kwargs=_sentinel(settings), **_server(settings, url)
     )
     kind = fixes.AsyncSentinelTlsConnection if settings.tls else fixes.AsyncSentinelConnection
@@ -46,13 +46,11 @@ def sync_client(url: str, settings: RedisSettings, **options: Any) -> redis.Redi
     """The blocking twin of `async_client` (RQ, the outbox feeder's enqueues, `serve`'s checks)."""
     if url or not settings.sentinels:
         return redis.Redis.from_url(url, **_server(settings, url), **options)
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(
         list(settings.sentinels), sentinel_kwargs=_sentinel(settings), **_server(settings, url)
     )
     kind = fixes.SentinelTlsConnection if settings.tls else fixes.SentinelConnection
-    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-        settings.service, connection_class=kind, **options
-    )
+    client: redis.Redis = sentinel.master_for(settings.service, connection_class=kind, **options)
     return client
 
 

@@ -86,7 +86,7 @@ async def _follow(app: web.Application) -> None:
             if applied is not None:
                 _catch_up(app, text(applied))
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()
 
 
 def _catch_up(app: web.Application, version: str) -> None:

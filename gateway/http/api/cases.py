@@ -141,9 +141,17 @@ def _manual_decision(runtime: Runtime, body: NewCase, msg: InboundMessage) -> De
     return Decision(service or ruled.service, chosen_type, priority, ruled.rule)
 
 
+CLASSIFICATION = (
+    "theme",
+    "subtheme",
+    "product",
+    "fields",
+)  # of a NewCase; its type: the case's own
+
+
 def _manual(runtime: Runtime, who: Actor, body: NewCase, service: str) -> ManualCase:
     config = runtime.config
-    given = {name: getattr(body, name) for name in workflow.NEW_CASE_KEYS}
+    given = {name: getattr(body, name) for name in CLASSIFICATION}
     return ManualCase(
         created_by=who.operator or "",
         merge_within=0.0 if body.force else config.merge_within,

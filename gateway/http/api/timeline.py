@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from channels import validate
@@ -11,7 +9,9 @@ from channels.errors import Conflict, Forbidden, IntakeError, InvalidField, NotF
 from gateway.http.api.actions import refused
 from gateway.http.api.cases import case_id_of
 from gateway.http.auth import actor
-from gateway.http.body import json_object
+from gateway.http.body import json_as
+from gateway.http.schemas.cases import CaseText
+from gateway.http.schemas.workflow import MoveEntry
 from gateway.runtime.state import Actor
 from gateway.views import entry_json
 from routing.errors import RoutingRefused
@@ -55,20 +55,10 @@ def _author(who: Actor) -> str:
     return who.operator or "admin"
 
 
-def _text(body: dict[str, Any]) -> str:
-    value = body.get("text")
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidField("'text' must be a non-empty string.", field="text")
-    return validate.storable(value, "text")
-
-
 async def move(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id, entry = case_id_of(request), entry_of(request)
-    body = await json_object(request)
-    if "to_case" not in body:
-        raise InvalidField("'to_case' is required.", code="missing_field", field="to_case")
-    to_case = validate.body_id(body["to_case"], "to_case")
+    to_case = (await json_as(request, MoveEntry)).to_case
     if to_case == case_id:
         raise InvalidField("'to_case' must be another case.", field="to_case")
     acting = "" if who.admin else str(who.operator)
@@ -85,7 +75,7 @@ async def move(request: web.Request) -> web.Response:
 async def _note_step(request: web.Request, name: str, status: int) -> web.Response:
     runtime, who = actor(request)
     case_id, entry = case_id_of(request), entry_of(request)
-    text = _text(await json_object(request))
+    text = validate.storable((await json_as(request, CaseText)).text, "text")
     step = runtime.scripts.entry_note if name == "note" else runtime.scripts.note_edit
     window = (int(runtime.config.edit_window * 1000), who.admin)
     try:

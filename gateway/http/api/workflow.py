@@ -15,7 +15,8 @@ from gateway.config import Config
 from gateway.http.api.actions import refused
 from gateway.http.api.cases import case_id_of
 from gateway.http.auth import actor
-from gateway.http.body import json_object
+from gateway.http.body import json_as
+from gateway.http.schemas.workflow import CasePatch, Classify
 from gateway.runtime.state import Actor, Runtime
 from gateway.views import integer, text
 from routing.deadlines import category_dues
@@ -56,7 +57,7 @@ async def _patch_once(
     """The step's answer; None when the case changed since its snapshot."""
     config = runtime.config
     snap = await _snapshot(runtime, case_id)
-    found = workflow.changes(body, config, snap["sv"], workflow.PATCH_KEYS)
+    found = workflow.changes(body, config, snap["sv"])
     seen = {name: snap[name] for name in ("sv", "cl", "pt")}
     context = {"window": _window_ms(config), "seen": seen, "due": _patch_due(config, snap, found)}
     args = (json.dumps(found), workflow.catalogue_json(config.routing), json.dumps(context))
@@ -71,7 +72,10 @@ async def _patch_once(
 async def patch_case(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
-    body = await json_object(request)
+    body = workflow.given(await json_as(request, CasePatch))
+    if not body:
+        what = f"Give one of {', '.join(CasePatch.__struct_fields__)}."
+        raise InvalidField(what, code="missing_field", field=CasePatch.__struct_fields__[0])
     for _ in range(ATTEMPTS):
         step = await _patch_once(runtime, who, case_id, body)
         if step is not None:
@@ -79,20 +83,17 @@ async def patch_case(request: web.Request) -> web.Response:
     raise Conflict("The case kept changing; try again.", code="case_busy")
 
 
-def _classification(config: Config, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    service = validate.choice(body.get("service"), "service", config.routing.services)
-    for name in ("service", "theme", "type"):
-        if body.get(name) is None:
-            raise InvalidField(f"'{name}' is required.", code="missing_field", field=name)
-    rest = {name: value for name, value in body.items() if name != "service"}
-    return str(service), workflow.changes(rest, config, str(service), workflow.CLASSIFY_KEYS)
+def _classification(config: Config, body: Classify) -> tuple[str, dict[str, Any]]:
+    service = str(validate.choice(body.service, "service", config.routing.services))
+    rest = {name: value for name, value in workflow.given(body).items() if name != "service"}
+    return service, workflow.changes(rest, config, service)
 
 
 async def classify(request: web.Request) -> web.Response:
     runtime, who = actor(request)
     case_id = case_id_of(request)
     config = runtime.config
-    service, found = _classification(config, await json_object(request))
+    service, found = _classification(config, await json_as(request, Classify))
     now = runtime.clock.now_ms()
     priority = config.routing.types[found["type"]]
     context = {"service": service, "due": category_dues(config.routing, priority, service, now)}
