@@ -23,10 +23,17 @@ GatewayFactory = Callable[[Config], Any]
 
 @pytest.fixture
 def captured(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[str]]]:
-    """Root logging as `configure` leaves it, writing to the captured stderr; restored after."""
+    """Root logging as `configure` leaves it, writing to the captured stderr; restored after.
+    Reading flushes the handler first: it writes its lines in batches."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    yield lambda: capsys.readouterr().err.splitlines()
+
+    def read() -> list[str]:
+        for handler in root.handlers:
+            handler.flush()
+        return capsys.readouterr().err.splitlines()
+
+    yield read
     root.handlers[:], _ = saved[0], root.setLevel(saved[1])
 
 

@@ -92,7 +92,8 @@ class JsonFormatter(logging.Formatter):
 
 class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler that writes its lines in batches: at once for WARNING and worse or a
-    full buffer, else within FLUSH_EVERY seconds from a background thread. `flush()` (called
+    full buffer, else within FLUSH_EVERY seconds from a background thread (in a forked child:
+    each at once). `flush()` (called
     by logging at exit) writes what is pending; a SIGKILL loses at most FLUSH_EVERY of lines."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -100,6 +101,7 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._pending: list[str] = []
         self._size = 0
         self._closed = threading.Event()
+        self._batched = True
         _HANDLERS.add(self)
         self._start_flusher()
 
@@ -111,7 +113,7 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
             return
         self._pending.append(line)
         self._size += len(line)
-        if record.levelno >= logging.WARNING or self._size >= FLUSH_SIZE:
+        if not self._batched or record.levelno >= logging.WARNING or self._size >= FLUSH_SIZE:
             self._write()
 
     def flush(self) -> None:
@@ -141,10 +143,9 @@ class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def _forked(self) -> None:
         """In a forked child (RQ's work horse): the parent's pending lines are the parent's to
-        write, and the flusher thread did not survive the fork."""
+        write; the child writes each line at once, as it ends by os._exit (no flush at exit)."""
         self._pending, self._size = [], 0
-        if not self._closed.is_set():
-            self._start_flusher()
+        self._batched = False
 
 
 _HANDLERS: weakref.WeakSet[BatchedHandler] = weakref.WeakSet()
