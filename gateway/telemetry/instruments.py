@@ -7,30 +7,16 @@ channel names, reply codes, Lua function names), never raw paths or ids.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from prometheus_client import Counter, Histogram, values
 
+from gateway.telemetry.pid import PID
 
-class _Pid:
-    """The process id, asked of the kernel once and again only after a fork: prometheus_client's
-    multiprocess values call their `process_identifier` on every observation, and os.getpid is
-    a system call (it was ~14 % of the SMS intake's samples under load)."""
-
-    def __init__(self) -> None:
-        self.value = os.getpid()
-        os.register_at_fork(after_in_child=self.refresh)
-
-    def refresh(self) -> None:
-        self.value = os.getpid()
-
-    def __call__(self) -> int:
-        return self.value
-
-
-if getattr(values.ValueClass, "_multiprocess", False):  # before the first metric is made
-    values.ValueClass = values.MultiProcessValue(process_identifier=_Pid())  # type: ignore[no-untyped-call]
+# multiprocess values ask their process id on every observation: the cached one (made before
+# the first metric is)
+if getattr(values.ValueClass, "_multiprocess", False):
+    values.ValueClass = values.MultiProcessValue(process_identifier=PID)  # type: ignore[no-untyped-call]
 
 FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SLOW = (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)

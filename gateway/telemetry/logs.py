@@ -21,6 +21,7 @@ import weakref
 from typing import Any, TextIO
 
 from gateway.telemetry.context import REQUEST_ID
+from gateway.telemetry.pid import PID
 from gateway.telemetry.settings import Telemetry
 
 try:
@@ -39,6 +40,7 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         rid = REQUEST_ID.get()
+        record.process = PID.value  # logging's own asks os.getpid per record (logProcesses off)
         record.request_id = rid
         record.request_tag = f" [request {rid}]" if rid else ""
         return True
@@ -178,3 +180,4 @@ def configure(telemetry: Telemetry | None = None) -> None:
     logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
+    logging.logProcesses = False  # the filter stamps the cached pid instead
