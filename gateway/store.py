@@ -9,6 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from channels.errors import NotFound
+from channels.message import CHANNELS
 from gateway.views import (
     CASE_FIELDS,
     attachment_json,
@@ -145,8 +146,8 @@ class Store:
         """The index walked newest first (likely the smallest one named); None: every id."""
         if flt.contact:
             return self.keys.contact_cases(flt.contact)
-        if flt.created_by:
-            return self.keys.created_cases(flt.created_by)
+        if _by_operator(flt):
+            return self.keys.created_cases(str(flt.created_by))
         if flt.owner:
             return self.keys.owned_cases(flt.owner)
         if flt.sla:
@@ -155,7 +156,7 @@ class Store:
 
     def _sets(self, flt: CaseFilter) -> list[str]:
         """The indexes a matching case is in (besides the one walked)."""
-        sets = [self.keys.created_cases(flt.created_by)] if flt.created_by else []
+        sets = [self.keys.created_cases(str(flt.created_by))] if _by_operator(flt) else []
         sets += [self.keys.owned_cases(flt.owner)] if flt.owner else []
         return sets + ([self._sla_index(flt.sla)] if flt.sla else [])
 
@@ -176,7 +177,7 @@ class Store:
         sets = self._sets(flt)
         async with self.redis.pipeline(transaction=False) as pipe:
             for case_id in ids:
-                pipe.hmget(self.keys.case(case_id), "st", "sv", "as", "pr")
+                pipe.hmget(self.keys.case(case_id), "st", "sv", "as", "pr", "cb", "ch")
                 for key in sets:
                     pipe.zscore(key, case_id)
             replies = await pipe.execute()
@@ -189,10 +190,19 @@ class Store:
         return wanted
 
 
+def _by_operator(flt: CaseFilter) -> bool:
+    """Only cases an operator created are indexed by creator (`by:<operator>`); the others,
+    created by their channel, are found by their fields: an index of every SMS would cost each
+    case more bytes than anything else it stores but its timeline."""
+    return bool(flt.created_by) and flt.created_by not in CHANNELS
+
+
 def _fields_match(flt: CaseFilter, row: list[Any]) -> bool:
-    st, sv, asg, pr = (text(v) if v is not None else "" for v in row)
+    st, sv, asg, pr, cb, ch = (text(v) if v is not None else "" for v in row)
+    by_channel = flt.created_by in CHANNELS
     return (
-        (not flt.status or st == flt.status)
+        (not by_channel or (cb == "" and ch == flt.created_by))
+        and (not flt.status or st == flt.status)
         and (not flt.service or sv == flt.service)
         and (not flt.assignee or asg == flt.assignee)
         and (flt.priority is None or pr == str(flt.priority))

@@ -18,6 +18,7 @@ from importlib import resources
 
 from routing import constants, timeline
 from routing.keys import FIXED, OUTBOX_GROUP, PER_ID
+from routing.schedule import ALWAYS
 
 FILES = (
     "lib.lua",
@@ -103,6 +104,7 @@ def _prelude() -> list[str]:
         f"local SLA_BUCKETS = {{{', '.join(str(le) for le in constants.SLA_BUCKETS)}}}",
         f"local ENTRY = {{{_entry_table()}}}",
         f"local OUTBOX_GROUP = {_quoted(OUTBOX_GROUP)}",
+        f"local ALWAYS_SCHEDULE = {_quoted(ALWAYS)}",
         "local P, NOW = '', 0",
         "local K = {}",
     ]

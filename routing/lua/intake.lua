@@ -121,13 +121,14 @@ local function create_case(contact, related, flag)
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
   if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
   store_classification(cid)
-  -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
-  if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
+  -- The provider that answers an SMS case is the one it came in by (its dedupe scope); absent:
+  -- the generic SMS provider ('sms'), so that most cases spend no bytes on it.
+  if m.ch == 'sms' and m.scope ~= 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
-  index_new_case(cid, contact, m.cb or m.ch)
+  index_new_case(cid, contact, m.cb)
   return cid
 end
 

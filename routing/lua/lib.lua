@@ -4,7 +4,7 @@
 -- ms, rd/sd reaction/resolution due ms, ps paused since ms, pu pause until ms, pn pause
 -- reason, rc related case, fl flags (comma-separated), of offer id, oe offer expiry ms, na
 -- attachments stored, ne timeline entries numbered (the last entry id), pv the dedupe scope of
--- an SMS case's first message (its provider: who sends the replies). Operator hash fields: see
+-- an SMS case's first message (its provider: who sends the replies; absent: 'sms'). Operator hash fields: see
 -- routing/keys.py. Config hash fields: `ot:<channel>` offer timeout ms, `sticky:<service>` "1". Results are JSON strings; a
 -- refusal is `{"error": "<code>"}`.
 -- P (the key prefix), NOW (ms), K (key builders) and the constants come from the generated
@@ -220,8 +220,9 @@ end
 
 -- The folders' indexes (routing/keys.py): the cases each creator made, and the cases of the
 -- contacts each operator owns, kept by the steps that create cases and change owners.
+-- `creator`: the operator of a manual case (the API finds a channel's cases by their fields).
 local function index_new_case(cid, contact, creator)
-  redis.call('ZADD', K.created_cases(creator), cid, cid)
+  if creator then redis.call('ZADD', K.created_cases(creator), cid, cid) end
   local owner = redis.call('HGET', K.contact(contact), 'ow')
   if owner then redis.call('ZADD', K.owned_cases(owner), cid, cid) end
 end

@@ -71,8 +71,8 @@ end)
 local PROVIDER_INDEX_TTL = 7 * 86400  -- Twilio reports within hours; a week covers retries
 local function index_sent(cid, eid, provider_id)
   local f = redis.call('HMGET', K.case(cid), 'ch', 'pv')
-  if f[1] ~= 'sms' or not f[2] or provider_id == '' then return end
-  redis.call('SET', K.provider_message(f[2], provider_id), cid .. ':' .. eid,
+  if f[1] ~= 'sms' or provider_id == '' then return end
+  redis.call('SET', K.provider_message(f[2] or 'sms', provider_id), cid .. ':' .. eid,
     'EX', PROVIDER_INDEX_TTL)
 end
 

@@ -57,7 +57,10 @@ end
 
 -- d = [rw, rd, sw, sd, schedule id]: the case's clocks, absolute ms.
 local function sla_start(cid, d)
-  redis.call('HSET', K.case(cid), 'rw', d[1], 'rd', d[2], 'sw', d[3], 'sd', d[4], 'sc', d[5])
+  redis.call('HSET', K.case(cid), 'rw', d[1], 'rd', d[2], 'sw', d[3], 'sd', d[4])
+  -- absent: the built-in 24/7 schedule (what most cases run on spends no bytes)
+  if d[5] ~= ALWAYS_SCHEDULE then redis.call('HSET', K.case(cid), 'sc', d[5])
+  else redis.call('HDEL', K.case(cid), 'sc') end
 end
 
 -- Resume: the resolution due times the caller computed on the schedule from the pause that
