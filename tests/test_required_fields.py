@@ -14,6 +14,7 @@ from tests.workflow_helpers import (
     available,
     call,
     case,
+    changes,
     clock,
     event_types,
     sms,
@@ -146,3 +147,26 @@ async def test_a_manual_case_s_classification_is_checked_like_a_patch(start: Sta
     assert (created["theme"], created["product"], created["subtheme"]) == (
         "tariffs", "unlimited", None,
     )  # fmt: skip
+
+
+async def test_a_manual_case_s_starting_classification_is_recorded_as_changes(
+    start: Start,
+) -> None:
+    client = await start()
+    await available(client, "c", "d")
+    body = {**MANUAL, **FILLED, "product": None}
+    created = await call(client, "POST", "/api/cases", body, headers=as_op("a"), status=201)
+    found = await case(client, created["id"])
+    assert found["timeline"][0]["kind"] == "message"  # the case's text comes first
+    assert [(e["field"], e["old"], e["new"], e["by"]) for e in changes(found)] == [
+        ("theme", None, "delivery", "a"), ("subtheme", None, "late", "a"),
+        ("fields.contract", None, "K-7", "a"),
+    ]  # fmt: skip
+    # the admin's case: by "admin", as PATCH records the admin; nothing given, no entries
+    body = {**MANUAL, "theme": "delivery", "type": "request", "contact": {"phone": "+79160000004"}}
+    by_admin = await call(client, "POST", "/api/cases", body, status=201)
+    entries = changes(await case(client, by_admin["id"]))
+    assert [(e["field"], e["new"], e["by"]) for e in entries] == [("theme", "delivery", "admin")]
+    plain = {**MANUAL, "contact": {"phone": "+79160000005"}}
+    bare = await call(client, "POST", "/api/cases", plain, headers=as_op("a"), status=201)
+    assert changes(await case(client, bare["id"])) == []

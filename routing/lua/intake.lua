@@ -102,15 +102,23 @@ local function start_clocks(cid, contact)
   if due then sla_start(cid, due) end
 end
 
--- A manual case's classification and custom fields (m.wf, checked by wf_check before).
+-- A manual case's classification and custom fields (m.wf, checked by wf_check before), each
+-- recorded as PATCH records a change (old null), after the case's first message.
 local function store_classification(cid)
   if not m.wf then return end
+  local by = m.cb or 'admin'
   for _, name in ipairs({'theme', 'subtheme', 'product'}) do
-    if m.wf[name] then redis.call('HSET', K.case(cid), WF_COLUMNS[name], m.wf[name]) end
+    if m.wf[name] then
+      redis.call('HSET', K.case(cid), WF_COLUMNS[name], m.wf[name])
+      wf_change(cid, name, nil, m.wf[name], by)
+    end
   end
-  if m.wf.fields and next(m.wf.fields) then
-    redis.call('HSET', K.case(cid), 'cf', cjson.encode(m.wf.fields))
-  end
+  if not (m.wf.fields and next(m.wf.fields)) then return end
+  redis.call('HSET', K.case(cid), 'cf', cjson.encode(m.wf.fields))
+  local ids = {}
+  for id, _ in pairs(m.wf.fields) do table.insert(ids, id) end
+  table.sort(ids)
+  for _, id in ipairs(ids) do wf_change(cid, 'fields.' .. id, nil, m.wf.fields[id], by) end
 end
 
 local function create_case(contact, related, flag)
@@ -120,7 +128,6 @@ local function create_case(contact, related, flag)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
   if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
-  store_classification(cid)
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
   if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
@@ -182,8 +189,10 @@ local function store(contact)
   elseif mode == 'new' then
     cid = create_case(contact, related, nil)
   end
-  if mode == 'foreign' or mode == 'new' then acked = may_ack() end
+  local created = mode == 'foreign' or mode == 'new'
+  if created then acked = may_ack() end
   store_entry(cid)
+  if created then store_classification(cid) end
   if acked then acknowledge(cid) end
   add_participants(cid)
   for _, flag in ipairs(m.flags or {}) do add_flag(cid, flag) end  -- e.g. a mail kept raw

@@ -60,6 +60,13 @@ local function wf_missing(cid, stage)
   return missing
 end
 
+-- One `change` timeline entry (nil old or new: null).
+local function wf_change(cid, field, old, new, by)
+  if old == nil then old = cjson.null end
+  if new == nil then new = cjson.null end
+  timeline(cid, {kind = 'change', field = field, old = old, new = new, by = by})
+end
+
 local function wf_refuse_missing(missing)
   return cjson.encode({error = 'missing_required_fields', fields = missing})
 end
