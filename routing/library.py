@@ -96,6 +96,7 @@ def _prelude() -> list[str]:
     channels = ", ".join(_quoted(ch) for ch in constants.CHANNELS)
     lines = [
         f"local CHANNELS = {{{channels}}}",
+        f"local CALL_PROVIDERS = {{{', '.join(_quoted(p) for p in constants.CALL_PROVIDERS)}}}",
         f"local EVENTS_MAXLEN = {constants.EVENTS_MAXLEN}",
         f"local PRIORITY_SCALE = {constants.PRIORITY_SCALE}",
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",
