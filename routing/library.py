@@ -37,6 +37,7 @@ FILES = (
     "workflow.lua",
     "move.lua",
     "limits.lua",
+    "upgrade.lua",
 )
 # their locals are seen by every later file; the others are wrapped in do/end
 SHARED = ("lib.lua", "slalib.lua", "wflib.lua")
