@@ -127,15 +127,24 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
-  if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope).
   if m.ch == 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
   start_clocks(cid, contact)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
-  index_new_case(cid, contact, m.cb or m.ch)
   return cid
+end
+
+-- A new case's creator: the operator of a manual case; else, when it lacks its service's
+-- required fields, the rule's or service's `return_to` (m.rt), who gets it back as its
+-- creator; else its channel. Returns the operator to hold it for (wf_hold), if any.
+local function record_creator(cid, contact)
+  local creator = m.cb
+  if not creator and m.rt and #wf_missing(cid, nil) > 0 then creator = m.rt end
+  if creator then redis.call('HSET', K.case(cid), 'cb', creator) end
+  index_new_case(cid, contact, creator or m.ch)
+  return creator
 end
 
 -- Without attachments the entry (already encoded by gateway/intake.py) is stored as given, its
@@ -184,15 +193,17 @@ end
 local function store(contact)
   if m.auto then return store_auto(contact) end
   local cid, mode, related = find_thread(contact)
-  if mode == 'foreign' then
-    cid = create_case(contact, related, 'foreign_case_reference')
-  elseif mode == 'new' then
-    cid = create_case(contact, related, nil)
-  end
   local created = mode == 'foreign' or mode == 'new'
-  if created then acked = may_ack() end
+  if created then
+    cid = create_case(contact, related, mode == 'foreign' and 'foreign_case_reference' or nil)
+    acked = may_ack()
+  end
   store_entry(cid)
-  if created then store_classification(cid) end
+  local holder
+  if created then
+    store_classification(cid)
+    holder = record_creator(cid, contact)
+  end
   if acked then acknowledge(cid) end
   add_participants(cid)
   for _, flag in ipairs(m.flags or {}) do add_flag(cid, flag) end  -- e.g. a mail kept raw
@@ -203,7 +214,7 @@ local function store(contact)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
     if op then event(op, 'message', cid) end
-  elseif not (m.cb and wf_hold(cid, m.cb)) then
+  elseif not (holder and wf_hold(cid, holder)) then
     route(cid)
   end
   sla_arm(cid)
