@@ -28,6 +28,7 @@ from routing.scripts import Scripts
 log = logging.getLogger(__name__)
 
 ACKS_PER_SENDER_HOUR = 3  # loop guard: another gateway's acknowledgements never ping-pong long
+LIVE = ("phone", "chat")  # a caller on the line, a visitor typing: routed, never held back
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,19 @@ def _manual_payload(config: Config, manual: ManualCase | None) -> dict[str, Any]
         found["wf"] = manual.classification
         found["cat"] = catalogue(config.routing)
     return found
+
+
+def _return_payload(
+    config: Config, msg: InboundMessage, decision: Decision, manual: ManualCase | None
+) -> dict[str, Any]:
+    """`rt`: who a new case lacking its service's required fields goes back to when no operator
+    made it (a manual case's goes to its operator): the rule's `return_to`, else the service's."""
+    if manual is None and msg.channel in LIVE:
+        return {}
+    rule = config.routing.rules[decision.rule].return_to if decision.rule is not None else None
+    service = config.routing.services.get(decision.service)
+    found = rule or (service.workflow.return_to if service else None)
+    return {"rt": found} if found else {}
 
 
 def _mail_payload(mail: MailThread | None) -> dict[str, Any]:
@@ -201,6 +215,7 @@ class Intake:
                 **_mail_payload(msg.mail),
                 "media": [list(ref) for ref in msg.media],
                 **_manual_payload(config, manual),
+                **_return_payload(config, msg, decision, manual),
                 "atts": [
                     {"n": a.name, "ty": a.type, "sz": len(a.data), "sha": digest}
                     for a, digest in zip(msg.attachments, digests, strict=True)

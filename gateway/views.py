@@ -153,6 +153,8 @@ def entry_json(
     stored = _json_object(raw) or {"k": "unreadable"}
     if stored.get("k") == "message" and "c" not in stored:
         stored["c"] = case_channel  # left out when it is the case's own channel
+    elif stored.get("k") == "call":
+        stored.setdefault("provider", None)  # unknown: stored before call entries named it
     delivery = (deliveries or {}).get(str(stored.get("i")))
     if delivery is not None:
         stored.update(_json_object(delivery) or {})

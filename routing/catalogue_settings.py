@@ -1,9 +1,9 @@
 """The classification catalogue: [[themes]] (Theme -> Type -> Subtheme), [[products]], and each
-service's workflow keys (`triage`, `required_fields`, `required_for`, `fields`)."""
+service's workflow keys (`triage`, `required_fields`, `required_for`, `fields`, `return_to`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from channels.settings import Table, kind_of
@@ -11,7 +11,7 @@ from channels.settings import Table, kind_of
 FIELD_KINDS = ("text", "number", "choice", "date", "phone")
 BUILTIN_FIELDS = ("theme", "type", "subtheme", "product", "subject")
 REQUIRED_FOR = ("resolve", "accept")
-SERVICE_KEYS = ("triage", "required_fields", "required_for", "fields")
+SERVICE_KEYS = ("triage", "required_fields", "required_for", "fields", "return_to")
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,14 @@ class Field:
 
 @dataclass(frozen=True)
 class Workflow:
-    """A service's workflow keys; `required` lists built-in and custom field ids."""
+    """A service's workflow keys; `required` lists built-in and custom field ids; `return_to`:
+    the operator who gets the cases that channels open lacking them (a rule's wins)."""
 
     triage: bool = False
     required: tuple[str, ...] = ()
     required_for: str = "resolve"
     fields: Mapping[str, Field] = field(default_factory=dict)
+    return_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def _product(table: Table, themes: Mapping[str, Theme]) -> Product:
     return product
 
 
-def read_workflow(service: Table) -> Workflow:
+def read_workflow(service: Table, operators: Collection[str]) -> Workflow:
     """The workflow keys of one [[services]] table (which its reader closes afterwards)."""
     fields = _fields(service)
     required = service.strings("required_fields")
@@ -121,6 +123,7 @@ def read_workflow(service: Table) -> Workflow:
         required=tuple(required),
         required_for=service.choice("required_for", REQUIRED_FOR) or "resolve",
         fields=fields,
+        return_to=service.reference("return_to", operators, "operator"),
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from channels.message import CHANNELS as CHANNELS  # the normalized message defines them
 
+# The call ids' namespaces (gateway/calls.py CallStep.provider), each a `{p}call:<prov>:<id>`.
+CALL_PROVIDERS = ("phone", "twilio", "mango")
 EVENTS_MAXLEN = 1000  # each operator's event stream is capped near this many entries (XADD ~)
 
 # Queue score: priority * PRIORITY_SCALE + arrival ms (ms stay below 1e13 until the year 2286).

@@ -59,6 +59,8 @@
                                    (TTL: routing/lua/outbox.lua PROVIDER_INDEX_TTL)
     {p}rl:<scope>:<who>   string   rate limit of a client address or operator in a scope: its
                                    GCRA arrival time in ms (routing/lua/limits.lua; TTL)
+    {p}upgrades           hash     stored-data upgrade -> the last case id it handled, or
+                                   "done" (routing/upgrades.py)
 
 The layout is written once, in FIXED and PER_ID below: the Lua library's key builders are
 generated from them (routing/library.py).
@@ -101,6 +103,7 @@ FIXED = {
     "callbacks": "callbacks",
     "sla_hist": "sla:hist",
     "outbox": "outbox",
+    "upgrades": "upgrades",
 }
 
 # Keys named after ids: builder name -> suffix, one `{}` per id.
@@ -220,6 +223,10 @@ class Keys:
     @property
     def sla_hist(self) -> str:
         return self._fixed("sla_hist")
+
+    @property
+    def upgrades(self) -> str:
+        return self._fixed("upgrades")
 
     @property
     def reload_channel(self) -> str:

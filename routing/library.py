@@ -38,6 +38,7 @@ FILES = (
     "workflow.lua",
     "move.lua",
     "limits.lua",
+    "upgrade.lua",
 )
 # their locals are seen by every later file; the others are wrapped in do/end
 SHARED = ("lib.lua", "slalib.lua", "wflib.lua")
@@ -97,6 +98,7 @@ def _prelude() -> list[str]:
     channels = ", ".join(_quoted(ch) for ch in constants.CHANNELS)
     lines = [
         f"local CHANNELS = {{{channels}}}",
+        f"local CALL_PROVIDERS = {{{', '.join(_quoted(p) for p in constants.CALL_PROVIDERS)}}}",
         f"local EVENTS_MAXLEN = {constants.EVENTS_MAXLEN}",
         f"local PRIORITY_SCALE = {constants.PRIORITY_SCALE}",
         f"local UTIL_SCALE = {constants.UTIL_SCALE}",

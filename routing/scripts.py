@@ -117,6 +117,10 @@ class Scripts:
     ) -> dict[str, Any]:
         return await self._run("sync", now_ms, json.dumps(routing_config), version)
 
+    async def upgrade(self, now_ms: int, name: str, batch: int) -> dict[str, Any]:
+        """One batch of stored-data upgrade `name` (routing/upgrades.py)."""
+        return await self._run("upgrade", now_ms, name, batch)
+
     async def accept(self, now_ms: int, case_id: int, actor: str, offer_id: str) -> dict[str, Any]:
         return await self._run("accept", now_ms, case_id, actor, offer_id)
 

@@ -58,6 +58,7 @@ class Rule:
     service: str | None
     type: str | None
     priority: int | None
+    return_to: str | None = None  # who gets the cases it opens that lack required fields
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class _Known:
     region: str
     services: Mapping[str, Service]
     types: Mapping[str, int]
+    operators: Mapping[str, Operator]
 
 
 def read(root: Table, region: str, admin_token: Secret) -> RoutingSettings:
@@ -121,7 +123,7 @@ def read(root: Table, region: str, admin_token: Secret) -> RoutingSettings:
     operators = _operators(root.tables("operators"), region, admin_token)
     services = _services(root.tables("services"), operators, schedules)
     rules = tuple(
-        _rule(index, table, _Known(region, services, types))
+        _rule(index, table, _Known(region, services, types, operators))
         for index, table in enumerate(root.tables("rules"))
     )
     default_service, offer_timeout = _routing(root.table("routing"), services)
@@ -313,7 +315,7 @@ def _service(
         sticky_owner=table.flag("sticky_owner", False),
         ack=table.flag("ack", False),
         schedule=table.reference("schedule", schedules, "schedule"),
-        workflow=catalogue_settings.read_workflow(table),
+        workflow=catalogue_settings.read_workflow(table, operators),
     )
     table.close()
     return service
@@ -333,6 +335,7 @@ def _rule(index: int, table: Table, known: _Known) -> Rule:
         service=table.reference("service", known.services, "service"),
         type=table.reference("type", known.types, "type"),
         priority=table.integer("priority", minimum=1) if table.has("priority") else None,
+        return_to=table.reference("return_to", known.operators, "operator"),
     )
     when.close()
     if not any(table.has(key) for key in _RESULT_KEYS):

@@ -7,9 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import redis
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import ADMIN, signed_sms
+from gateway.config import Config
+from gateway.http.app_keys import RUNTIME
+from routing import upgrades
+from routing.keys import Keys
+from tests.conftest import ADMIN, GatewayFactory, signed_sms
 
 ANNA = {"Authorization": "Bearer sample-token-anna"}
 BORIS = {"Authorization": "Bearer sample-token-boris"}
@@ -109,3 +114,56 @@ async def test_priority_alone_and_combined(gateway: TestClient) -> None:
         resp = await gateway.get("/api/cases", params={"priority": bad}, headers=ANNA)
         assert resp.status == 422
         assert (await resp.json())["error"]["field"] == "priority"
+
+
+async def every_page(client: TestClient, who: dict[str, str], **query: str) -> list[int]:
+    found: list[int] = []
+    cursor = ""
+    while True:
+        params = {**query, "limit": "200", **({"cursor": cursor} if cursor else {})}
+        resp = await client.get("/api/cases", params=params, headers=who)
+        page = await resp.json()
+        assert resp.status == 200, page
+        found += [case["id"] for case in page["cases"]]
+        if not page["next_cursor"]:
+            return found
+        cursor = page["next_cursor"]
+
+
+def store_old_case(sync_redis: redis.Redis, keys: Keys, case_id: int, **fields: str) -> None:
+    """A case as a version before the folders' indexes stored it: hash, contact and status
+    index, and no `by:`/`own:` entry."""
+    contact = f"c{case_id}"
+    sync_redis.hset(keys.contact(contact), mapping={"n": "Old", "ow": "boris"})
+    sync_redis.zadd(keys.contact_cases(contact), {str(case_id): case_id})
+    case = {"st": "queued", "ch": "sms", "sv": "support", "ty": "request", "pr": "2",
+            "ct": contact, "ca": "1780000000000", **fields}  # fmt: skip
+    sync_redis.hset(keys.case(case_id), mapping=case)
+    sync_redis.zadd(keys.status("queued"), {str(case_id): case_id})
+
+
+async def test_cases_stored_before_the_folders_are_put_in_them_at_start(
+    make_gateway: GatewayFactory, config: Config, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    count = upgrades.BATCH + 2  # more than one step
+    for case_id in range(1, count + 1):
+        store_old_case(sync_redis, keys, case_id, **({"cb": "anna"} if case_id % 2 else {}))
+    sync_redis.set(keys.case_seq, count)
+    sync_redis.delete(keys.upgrades)
+    gateway = await make_gateway(config)
+    assert sync_redis.hget(keys.upgrades, "folders") == b"done"
+    by_anna = [i for i in range(count, 0, -1) if i % 2]
+    assert await every_page(gateway, ANNA, created_by="me") == by_anna
+    by_sms = [i for i in range(count, 0, -1) if not i % 2]
+    assert await every_page(gateway, ANNA, created_by="sms") == by_sms
+    assert await every_page(gateway, BORIS, owner="me") == list(range(count, 0, -1))
+    # done once: a later start (another process) handles nothing, and a second pass over
+    # the same cases changes no index
+    assert await upgrades.run(gateway.app[RUNTIME].scripts) == {"folders": 0}
+    sync_redis.hdel(keys.upgrades, "folders")
+    assert await upgrades.run(gateway.app[RUNTIME].scripts) == {"folders": count}
+    assert sync_redis.zcard(keys.owned_cases("boris")) == count
+    assert sync_redis.zcard(keys.created_cases("anna")) == len(by_anna)
+    # new cases index themselves as ever, next to the upgraded ones
+    new = await manual(gateway, ANNA, phone())
+    assert (await every_page(gateway, ANNA, created_by="me"))[:2] == [new, by_anna[0]]

@@ -41,6 +41,10 @@ def test_workflow_keys_are_read(tmp_path: Path) -> None:
     assert config.routing.services["orders"].workflow.required_for == "accept"
     assert config.routing.services["line"].workflow.triage
     assert not config.routing.services["sales"].workflow.triage
+    assert config.routing.services["claims"].workflow.return_to == "s1"
+    assert config.routing.services["billing"].workflow.return_to is None
+    returns = [rule.return_to for rule in config.routing.rules]
+    assert returns == [None, None, None, "b", None, "b", "b"]
 
 
 BROKEN = [
@@ -83,6 +87,9 @@ BROKEN = [
         "services[0].fields[1].id: duplicate field id 'contract'",
     ),
     (('id = "courier"', 'id = "unlimited"'), "products[1].id: duplicate product id 'unlimited'"),
+    (('return_to = "b"', 'return_to = "zoe"'), "rules[3].return_to: unknown operator 'zoe'"),
+    (('return_to = "s1"', 'return_to = "s9"'), "services[5].return_to: unknown operator 's9'"),
+    (('return_to = "s1"', "return_to = 1"), "services[5].return_to: expected a string"),
 ]
 
 

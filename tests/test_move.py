@@ -5,9 +5,11 @@ say so, and concurrent moves of one entry from two gateways have exactly one win
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
+import redis
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
@@ -244,6 +246,43 @@ async def test_a_moved_calls_later_events_update_it_in_its_new_case(gateway: Tes
     moved = await entry_with(gateway, target, kind="call")
     assert (moved["id"], moved["recording_url"]) == (body["entry"], recording)
     assert not [e for e in await timeline(gateway, source) if e["kind"] == "call"]
+    assert await entry_with(gateway, source, kind="moved", id=call["id"], to_case=target)
+
+
+async def test_a_call_entry_stored_without_its_provider_is_read_and_moved(
+    gateway: TestClient, sync_redis: redis.Redis, keys: Keys
+) -> None:
+    """Call entries stored before they named their provider: shown with `provider` null, and a
+    move still finds the call (by the hash naming the case and entry) for its later events."""
+    await available(gateway, "anna")
+    caller = "+7916" + str(uuid.uuid4().int)[:7]
+
+    def event(name: str, n: int = 0, **more: Any) -> dict[str, Any]:
+        return {"id": f"old-{name}-{n}", "event": name, "call_id": "old-call", "from": caller,
+                "to": "+74950000010", **more}  # fmt: skip
+
+    source = (await phone_event(gateway, **event("ringing")))["case_id"]
+    await phone_event(gateway, **event("answered", operator="anna"))
+    await phone_event(gateway, **event("ended", duration=30))
+    stored = sync_redis.lrange(keys.timeline(source), 0, -1)
+    index = next(i for i, raw in enumerate(stored) if json.loads(raw)["k"] == "call")
+    old_shape = json.loads(stored[index])
+    assert old_shape.pop("provider") == "phone"
+    sync_redis.lset(keys.timeline(source), index, json.dumps(old_shape))
+
+    call = await entry_with(gateway, source, kind="call")
+    assert (call["provider"], call["duration"]) == (None, 30)
+    history = await gateway.get(f"/api/cases/{source}/history?format=csv", headers=ADMIN)
+    assert history.status == 200 and "old-call" in await history.text()
+    manual = {"contact": {"phone": caller}, "text": "follow-up", "service": "billing"}
+    target = (await (await gateway.post("/api/cases", json=manual, headers=ADMIN)).json())["id"]
+    status, body = await move(gateway, source, call["id"], target, ADMIN)
+    assert status == 200, body
+    assert (await entry_with(gateway, target, kind="call"))["provider"] == "phone"
+    recording = "https://pbx.example.com/rec/old.mp3"
+    await phone_event(gateway, **event("ended", 1, duration=30, recording_url=recording))
+    moved = await entry_with(gateway, target, kind="call")
+    assert (moved["id"], moved["recording_url"]) == (body["entry"], recording)
     assert await entry_with(gateway, source, kind="moved", id=call["id"], to_case=target)
 
 

@@ -31,6 +31,9 @@ from tests.helpers import TYPES_AND_SLAS
 LINE = "+74950000077"  # SMS to this number go to the triage line
 BILLING = "+74950000078"  # ... to billing, which requires fields before resolve
 ORDERS = "+74950000079"  # ... to orders, which requires a theme before accept
+RETURNING = "+74950000080"  # ... to billing by a rule with `return_to = "b"`
+CLAIMS = "+74950000081"  # ... to claims, whose `return_to = "s1"` (no rule's)
+CALLS = "+74950000082"  # calls to it (and every chat): claims, with `return_to = "b"`
 START_MS = 1_804_000_000_000  # 2027-03-01, a fixed start for the injected clock
 MINUTE = 60_000
 
@@ -61,6 +64,10 @@ id = "courier"
 themes = ["delivery"]
 [channels.sms]
 secret = "sample-sms-secret"
+[channels.phone]
+secret = "sample-phone-secret"
+[channels.chat]
+allowed_origins = ["http://127.0.0.1:8080"]
 {operators}
 [[services]]
 id = "support"
@@ -88,6 +95,11 @@ triage = true
 [[services]]
 id = "sales"
 operators = ["s1", "s2", "s3"]
+[[services]]
+id = "claims"
+operators = ["c", "d"]
+required_fields = ["theme"]
+return_to = "s1"
 [[rules]]
 when = {{ channel = "sms", to = "{line}" }}
 service = "line"
@@ -97,6 +109,21 @@ service = "billing"
 [[rules]]
 when = {{ channel = "sms", to = "{orders}" }}
 service = "orders"
+[[rules]]
+when = {{ channel = "sms", to = "{returning}" }}
+service = "billing"
+return_to = "b"
+[[rules]]
+when = {{ channel = "sms", to = "{claims}" }}
+service = "claims"
+[[rules]]
+when = {{ channel = "phone", to = "{calls}" }}
+service = "claims"
+return_to = "b"
+[[rules]]
+when = {{ channel = "chat" }}
+service = "claims"
+return_to = "b"
 [routing]
 default_service = "support"
 """
@@ -109,7 +136,10 @@ def config_text(capacities: dict[str, int] = OPERATORS) -> str:
         f'[[operators]]\nid = "{op}"\ntoken = "token-{op}"\ncapacity = {{ total = {n} }}\n'
         for op, n in capacities.items()
     )
-    return CONFIG.format(operators=operators, line=LINE, billing=BILLING, orders=ORDERS)
+    return CONFIG.format(
+        operators=operators, line=LINE, billing=BILLING, orders=ORDERS, returning=RETURNING,
+        claims=CLAIMS, calls=CALLS,
+    )  # fmt: skip
 
 
 def as_op(op: str) -> dict[str, str]:

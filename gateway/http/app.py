@@ -35,7 +35,7 @@ from gateway.runtime.connection import aclose, async_client
 from gateway.runtime.outbox import add_feeder
 from gateway.runtime.state import Runtime
 from gateway.runtime.timers import follow_reloads, sweep_timers
-from routing import sync
+from routing import sync, upgrades
 from routing.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,16 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def prepare(runtime: Runtime, config: Config) -> None:
-    """The Lua library loaded and the config applied, retried while Redis is away (restarting,
-    failing over): an acceptor starting just then waits for it instead of exiting. Redis < 7
-    raises FunctionsUnsupported, which the acceptor reports."""
+    """The Lua library loaded, the config applied and the stored-data upgrades run
+    (routing/upgrades.py), retried while Redis is away (restarting, failing over): an acceptor
+    starting just then waits for it instead of exiting. Redis < 7 raises FunctionsUnsupported,
+    which the acceptor reports."""
     delay = STARTUP_RETRY
     while True:
         try:
             await runtime.scripts.load()
             await sync.apply(runtime.scripts, config.routing, config.version)
+            await upgrades.run(runtime.scripts)
             return
         except (
             RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError, StorageUnavailable

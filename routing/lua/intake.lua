@@ -102,15 +102,23 @@ local function start_clocks(cid, contact)
   if due then sla_start(cid, due) end
 end
 
--- A manual case's classification and custom fields (m.wf, checked by wf_check before).
+-- A manual case's classification and custom fields (m.wf, checked by wf_check before), each
+-- recorded as PATCH records a change (old null), after the case's first message.
 local function store_classification(cid)
   if not m.wf then return end
+  local by = m.cb or 'admin'
   for _, name in ipairs({'theme', 'subtheme', 'product'}) do
-    if m.wf[name] then redis.call('HSET', K.case(cid), WF_COLUMNS[name], m.wf[name]) end
+    if m.wf[name] then
+      redis.call('HSET', K.case(cid), WF_COLUMNS[name], m.wf[name])
+      wf_change(cid, name, nil, m.wf[name], by)
+    end
   end
-  if m.wf.fields and next(m.wf.fields) then
-    redis.call('HSET', K.case(cid), 'cf', cjson.encode(m.wf.fields))
-  end
+  if not (m.wf.fields and next(m.wf.fields)) then return end
+  redis.call('HSET', K.case(cid), 'cf', cjson.encode(m.wf.fields))
+  local ids = {}
+  for id, _ in pairs(m.wf.fields) do table.insert(ids, id) end
+  table.sort(ids)
+  for _, id in ipairs(ids) do wf_change(cid, 'fields.' .. id, nil, m.wf.fields[id], by) end
 end
 
 local function create_case(contact, related, flag)
@@ -119,8 +127,6 @@ local function create_case(contact, related, flag)
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.
   if m.subject ~= '' then redis.call('HSET', K.case(cid), 'sj', m.subject) end
-  if m.cb then redis.call('HSET', K.case(cid), 'cb', m.cb) end  -- a manual case's operator
-  store_classification(cid)
   -- The provider that answers an SMS case is the one it came in by (its dedupe scope); absent:
   -- the generic SMS provider ('sms'), so that most cases spend no bytes on it.
   if m.ch == 'sms' and m.scope ~= 'sms' then redis.call('HSET', K.case(cid), 'pv', m.scope) end
@@ -128,8 +134,19 @@ local function create_case(contact, related, flag)
   if related then redis.call('HSET', K.case(cid), 'rc', related) end
   if flag then redis.call('HSET', K.case(cid), 'fl', flag) end
   redis.call('ZADD', K.contact_cases(contact), cid, cid)
-  index_new_case(cid, contact, m.cb)
   return cid
+end
+
+-- A new case's creator: the operator of a manual case; else, when it lacks its service's
+-- required fields, the rule's or service's `return_to` (m.rt), who gets it back as its
+-- creator; else its channel (not indexed: the API finds those by their fields). Returns the
+-- operator to hold it for (wf_hold), if any.
+local function record_creator(cid, contact)
+  local creator = m.cb
+  if not creator and m.rt and #wf_missing(cid, nil) > 0 then creator = m.rt end
+  if creator then redis.call('HSET', K.case(cid), 'cb', creator) end
+  index_new_case(cid, contact, creator)
+  return creator
 end
 
 -- Without attachments the entry (already encoded by gateway/intake.py) is stored as given, its
@@ -178,13 +195,17 @@ end
 local function store(contact)
   if m.auto then return store_auto(contact) end
   local cid, mode, related = find_thread(contact)
-  if mode == 'foreign' then
-    cid = create_case(contact, related, 'foreign_case_reference')
-  elseif mode == 'new' then
-    cid = create_case(contact, related, nil)
+  local created = mode == 'foreign' or mode == 'new'
+  if created then
+    cid = create_case(contact, related, mode == 'foreign' and 'foreign_case_reference' or nil)
+    acked = may_ack()
   end
-  if mode == 'foreign' or mode == 'new' then acked = may_ack() end
   store_entry(cid)
+  local holder
+  if created then
+    store_classification(cid)
+    holder = record_creator(cid, contact)
+  end
   if acked then acknowledge(cid) end
   add_participants(cid)
   for _, flag in ipairs(m.flags or {}) do add_flag(cid, flag) end  -- e.g. a mail kept raw
@@ -195,7 +216,7 @@ local function store(contact)
   elseif mode == 'continue' then
     local op = redis.call('HGET', K.case(cid), 'as')
     if op then event(op, 'message', cid) end
-  elseif not (m.cb and wf_hold(cid, m.cb)) then
+  elseif not (holder and wf_hold(cid, holder)) then
     route(cid)
   end
   sla_arm(cid)

@@ -53,14 +53,20 @@ local function unmovable(cid, entry)
   return nil
 end
 
--- A call's later events rewrite its entry where the call hash says it is.
-local function repoint_call(cid, to, entry, old, index)
-  if not entry.provider or not entry.call_id then return end
-  local call = K.call(entry.provider, entry.call_id)
-  local f = redis.call('HMGET', call, 'cs', 'tid')
-  if f[1] == cid and f[2] == old then
-    redis.call('HSET', call, 'cs', to, 'ti', index, 'tid', entry[ENTRY.id])
+-- The hash of a call entry's call while it still points at the entry (a call's later events
+-- rewrite its entry where the hash says it is), or nil. An entry stored before call entries
+-- named their provider gets the one whose hash names this case and entry.
+local function live_call(cid, entry, old)
+  if not entry.call_id then return nil end
+  for _, prov in ipairs(entry.provider and {entry.provider} or CALL_PROVIDERS) do
+    local call = K.call(prov, entry.call_id)
+    local f = redis.call('HMGET', call, 'cs', 'tid')
+    if f[1] == cid and f[2] == old then
+      entry.provider = prov
+      return call
+    end
   end
+  return nil
 end
 
 -- The entry appended to case `to` with an id (and attachment ids) of that case; its delivery
@@ -76,8 +82,9 @@ local function transplant(cid, to, entry)
     redis.call('HSET', K.deliveries(to), entry[ENTRY.id], d)
     redis.call('HDEL', K.deliveries(cid), old)
   end
+  local call = entry[ENTRY.kind] == 'call' and live_call(cid, entry, old)
   local index = redis.call('RPUSH', K.timeline(to), cjson.encode(entry)) - 1
-  if entry[ENTRY.kind] == 'call' then repoint_call(cid, to, entry, old, index) end
+  if call then redis.call('HSET', call, 'cs', to, 'ti', index, 'tid', entry[ENTRY.id]) end
   return entry[ENTRY.id]
 end
 

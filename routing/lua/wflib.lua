@@ -1,7 +1,8 @@
 -- Workflow steps shared by intake, the actions and workflow.lua. Case hash fields: th theme,
--- su subtheme, pd product, cf custom fields (a JSON object), cb created by (an operator id;
--- absent: the channel), cl classified at ms. Config hash fields: `triage:<service>` "1",
--- `req:<service>` "<resolve|accept> <field id>,<field id>..." (routing/sync.py).
+-- su subtheme, pd product, cf custom fields (a JSON object), cb created by (an operator id: a
+-- manual case's, or the return_to a case went back to; absent: the channel), cl classified at
+-- ms. Config hash fields: `triage:<service>` "1", `req:<service>` "<resolve|accept> <field
+-- id>,<field id>..." (routing/sync.py).
 local WF_COLUMNS = {theme = 'th', type = 'ty', subtheme = 'su', product = 'pd', subject = 'sj'}
 
 local function wf_blank(v) return v == nil or v == false or v == '' or v == cjson.null end
@@ -60,12 +61,20 @@ local function wf_missing(cid, stage)
   return missing
 end
 
+-- One `change` timeline entry (nil old or new: null).
+local function wf_change(cid, field, old, new, by)
+  if old == nil then old = cjson.null end
+  if new == nil then new = cjson.null end
+  timeline(cid, {kind = 'change', field = field, old = old, new = new, by = by})
+end
+
 local function wf_refuse_missing(missing)
   return cjson.encode({error = 'missing_required_fields', fields = missing})
 end
 
--- A manual case lacking its service's required fields goes back to its creator (not counted
--- in their load) instead of being routed. Returns true when it did.
+-- A new case lacking its service's required fields goes back to its creator (a manual case's
+-- operator, or a return_to: intake.lua), not counted in their load, instead of being routed.
+-- Returns true when it did.
 local function wf_hold(cid, creator)
   local missing = wf_missing(cid, nil)
   if #missing == 0 then return false end

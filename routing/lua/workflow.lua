@@ -33,11 +33,7 @@ local function merged(changes)
   return m
 end
 
-local function change(field, old, new)
-  if old == nil then old = cjson.null end
-  if new == nil then new = cjson.null end
-  timeline(cid, {kind = 'change', field = field, old = old, new = new, by = by})
-end
+local function change(field, old, new) wf_change(cid, field, old, new, by) end
 
 -- The clocks from the due table of the contact's category (none given: they stay).
 local function set_clocks(due)
