@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from channels.errors import ConfigError
 from gateway.config import Config
 from gateway.telemetry import logs
+from gateway.telemetry.context import REQUEST_ID
 from gateway.telemetry.settings import Telemetry
 from tests.conftest import ADMIN, SAMPLE, signed_sms
 
@@ -106,3 +107,42 @@ def test_without_the_sections_text_at_info_and_every_metric(
     assert sample.count('level = "info"') == 1
     quiet = write_config(sample.replace('level = "info"', 'level = "warning"'))
     assert quiet.telemetry.log_level == "warning"
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_access_line_written_straight_is_the_line_logging_writes(
+    captured: Callable[[], list[str]], log_format: str
+) -> None:
+    """observe's access line skips the LogRecord while the setup is `configure`'s own; a filter
+    on the logger (or another handler) sends it through logging: the same line either way."""
+    logs.configure(Telemetry(log_format=log_format))
+    fields = {"method": "POST", "route": "/hooks/sms", "status": 200, "duration_ms": 1.25}
+    token = REQUEST_ID.set("crm-1")
+    access = logging.getLogger(logs.ACCESS_LOGGER)
+    factory = logging.getLogRecordFactory()
+    made: list[int] = []
+
+    def counting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(1)
+        return factory(*args, **kwargs)
+
+    logging.setLogRecordFactory(counting)
+    try:
+        logs.access("POST /hooks/sms 200 1.25ms", fields)
+        assert made == []  # straight into the handler's batch
+        access.addFilter(lambda record: True)
+        logs.access("POST /hooks/sms 200 1.25ms", fields)
+        assert made == [1]
+    finally:
+        logging.setLogRecordFactory(factory)
+        access.filters.clear()
+        REQUEST_ID.reset(token)
+    straight, through = captured()
+    if log_format == "json":
+        first, second = json.loads(straight), json.loads(through)
+        assert re.fullmatch(r"[0-9T:-]{19}\.[0-9]{3}Z", first.pop("ts")) and second.pop("ts")
+        assert first == second and first["request_id"] == "crm-1" and first["status"] == 200
+    else:
+        stamp = re.compile(r"^\S+ \S+ ")  # date and time
+        assert stamp.sub("", straight) == stamp.sub("", through)
+        assert straight.endswith(" INFO gateway.access: POST /hooks/sms 200 1.25ms [request crm-1]")

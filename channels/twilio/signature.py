@@ -85,12 +85,14 @@ def verify(
     else:
         _require_form(lower.get("content-type", ""), body)
         form = parse_form(body)
-    params = params_string(form)
-    good = False
-    for candidate in url_variants(url):
-        mac = hmac.digest(key.encode(), (candidate + params).encode(), digest)
-        good |= hmac.compare_digest(base64.b64encode(mac), signature)
-    if not good:
+    params, secret = params_string(form), key.encode()
+    # Each comparison is constant-time; which URL spelling matched is no secret.
+    if not any(
+        hmac.compare_digest(
+            base64.b64encode(hmac.digest(secret, (candidate + params).encode(), digest)), signature
+        )
+        for candidate in url_variants(url)
+    ):
         raise Rejected("bad_signature", "X-Twilio-Signature does not match this request.")
     return form
 

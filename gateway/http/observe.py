@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from gateway.telemetry import instruments
+from gateway.telemetry import instruments, logs
 from gateway.telemetry.context import HEADER, REQUEST_ID, request_id
 
-access = logging.getLogger("gateway.access")
+access = logging.getLogger(logs.ACCESS_LOGGER)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
@@ -68,7 +68,7 @@ def middleware(metrics: bool) -> Middleware:
 def _access_line(method: str, route: str, status: int, seconds: float) -> None:
     ms = round(seconds * 1000, 2)
     fields = {"method": method, "route": route, "status": status, "duration_ms": ms}
-    access.info("%s %s %d %.2fms", method, route, status, ms, extra={"fields": fields})
+    logs.access(f"{method} {route} {status} {ms:.2f}ms", fields)
 
 
 async def stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
