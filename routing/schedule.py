@@ -36,6 +36,11 @@ class Schedule:
     special: Mapping[date, Ranges] = field(default_factory=dict)  # own hours; () is closed
     country: str = ""  # public holidays of this country (the `holidays` package) are closed
     subdivision: str = ""
+    # a day's open intervals in ms, as `intervals` makes them (timezone and holiday lookups were
+    # most of a classify's or a type change's CPU): filled as days are asked for
+    _days: dict[date, tuple[tuple[int, int], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def always_open(self) -> bool:
@@ -107,11 +112,29 @@ def intervals(schedule: Schedule, start_ms: int) -> Iterator[tuple[int, int]]:
     zone = time_zone(schedule.timezone)
     first = datetime.fromtimestamp(start_ms / 1000, zone).date()
     for offset in range(HORIZON_DAYS):
-        day = first + timedelta(days=offset)
-        for start, end in day_ranges(schedule, day):
-            opens, closes = _instant(zone, day, start), _instant(zone, day, end)
-            if closes > start_ms and closes > opens:
+        for opens, closes in _open_on(schedule, zone, first + timedelta(days=offset)):
+            if closes > start_ms:
                 yield max(opens, start_ms), closes
+
+
+DAYS_KEPT = 4096  # a schedule's cached days; past it the cache starts again
+
+
+def _open_on(schedule: Schedule, zone: ZoneInfo, day: date) -> tuple[tuple[int, int], ...]:
+    found = schedule._days.get(day)
+    if found is None:
+        found = tuple(
+            (opens, closes)
+            for opens, closes in (
+                (_instant(zone, day, start), _instant(zone, day, end))
+                for start, end in day_ranges(schedule, day)
+            )
+            if closes > opens
+        )
+        if len(schedule._days) >= DAYS_KEPT:
+            schedule._days.clear()
+        schedule._days[day] = found
+    return found
 
 
 def add(schedule: Schedule, start_ms: int, duration_ms: int) -> int:
