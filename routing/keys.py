@@ -42,7 +42,8 @@
     {p}sla:hist           hash     "<which>|<le>" cases reacted/resolved within that bucket
                                    (not cumulative), "<which>|count", "<which>|sum_ms"
     {p}outbox             stream   work leaving the gateway: `case`, `entry` (an out message),
-                                   written by the Lua step that records it; consumer group
+                                   `rid` (the request id the job logs under), written by the
+                                   Lua step that records it; consumer group
                                    `feeder` (gateway/runtime/outbox.py) turns each into an RQ job
     {p}dlv:<id>           hash     delivery state of the case's out messages: entry id -> compact
                                    JSON (dl state, n attempts, de error, pi provider id; keys of

@@ -5,8 +5,9 @@ version being a hash of the whole source by default: two versions of the gateway
 by side (a rolling deploy) each call their own code, and loading one never replaces the other.
 The prelude carries what Python defines once: the constants (routing/constants.py), the
 timeline codec (routing/timeline.py), the key builders (from routing/keys.py's layout) and
-`register`, which sets P, NOW and the fixed keys from the call's KEYS and ARGV[1] before a
-function's body runs.
+`register`, which sets P, NOW, RID and the fixed keys from the call's KEYS, ARGV[1] (the time)
+and ARGV[2] (the id of the request or mail the step is part of, '' for none; taken out, so a
+function's own arguments start at ARGV[2]) before a function's body runs.
 """
 
 from __future__ import annotations
@@ -107,13 +108,13 @@ def _prelude() -> list[str]:
         f"local ENTRY = {{{_entry_table()}}}",
         f"local OUTBOX_GROUP = {_quoted(OUTBOX_GROUP)}",
         f"local ALWAYS_SCHEDULE = {_quoted(ALWAYS)}",
-        "local P, NOW = '', 0",
+        "local P, NOW, RID = '', 0, ''",
         "local K = {}",
     ]
     lines.extend(_builder(name, template) for name, template in PER_ID.items())
     lines.append("local function begin(keys, args)")
     lines.append(f"  assert(#keys == {len(FIXED) + 1}, 'KEYS: the base key, then keys.FIXED')")
-    lines.append("  P, NOW = keys[1], tonumber(args[1])")
+    lines.append("  P, NOW, RID = keys[1], tonumber(args[1]), table.remove(args, 2) or ''")
     lines.extend(f"  K.{name} = keys[{i}]" for i, name in enumerate(FIXED, start=2))
     lines.append("end")
     lines.extend(_REGISTER)

@@ -28,6 +28,7 @@ LIBRARY = build()
 Window = tuple[int, bool]  # the edit window in ms, and whether the admin acts (no window)
 NOT_FOUND = "Function not found"
 Observe = Callable[[str, float], None]  # (function name, seconds): latency metrics, if wanted
+RequestId = Callable[[], str]  # the id of the request or mail being handled ('' for none)
 UNSUPPORTED = "the Redis server has no Lua functions: the gateway needs Redis >= 7 or Valkey >= 8"
 
 
@@ -43,9 +44,13 @@ class Scripts:
         library: Library = LIBRARY,
         replicas: tuple[int, int] = (0, 0),
         observe: Observe | None = None,
+        request_id: RequestId = str,
     ):
+        """`request_id`: what each step writes on its outbox entries (ARGV[2], routing/library.py),
+        so the jobs they become log under the id of the request that asked for them."""
         self.keys = keys
         self._observe = observe
+        self._request_id = request_id
         self.library = library
         self.replicas = replicas  # (count, timeout ms): what a write waits for, see _once
         self._client = client
@@ -64,7 +69,8 @@ class Scripts:
         self, name: str, now_ms: int, *args: Any, read_only: bool = False
     ) -> dict[str, Any]:
         call = self._client.fcall_ro if read_only else self._client.fcall
-        argv = (self.library.function(name), len(self._keys), *self._keys, now_ms, *args)
+        fixed = (*self._keys, now_ms, self._request_id())
+        argv = (self.library.function(name), len(self._keys), *fixed, *args)
         started = time.perf_counter()
         try:
             raw = await self._call(call, argv, read_only)

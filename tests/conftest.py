@@ -27,7 +27,8 @@ from tests.helpers import SAMPLE_CONFIG, Serve
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "config.toml"
 ADMIN = {"Authorization": "Bearer change-me-admin"}
-pytest_plugins = ["tests.browser", "tests.rq_jobs", "tests.outbound_servers"]  # shared fixtures
+# shared fixtures
+pytest_plugins = ["tests.browser", "tests.rq_jobs", "tests.outbound_servers", "tests.log_lines"]
 
 
 @pytest.fixture(scope="session")

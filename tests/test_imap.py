@@ -20,10 +20,13 @@ from channels.errors import ConfigError
 from gateway.config import Config, load_config
 from gateway.http.app import build_app
 from gateway.imap.poller import batches
+from gateway.telemetry import logs
+from gateway.telemetry.settings import Telemetry
 from routing.keys import Keys
 from tests.conftest import ADMIN, SAMPLE
 from tests.helpers import free_port
 from tests.imap_servers import KINDS, PASSWORD, USER, CuttingProxy, ImapServer, make_server
+from tests.log_lines import json_lines
 from tests.test_durability import Valkey
 
 T = TypeVar("T")
@@ -209,6 +212,25 @@ async def test_uidvalidity_change_fetches_the_unseen_mail_again_stored_once(
     assert any("UIDVALIDITY changed" in record.msg for record in poller_log.records)
     assert flags_in(imap, "Support") == [True, True, True]
     assert await subjects(second) == ["Question 1", "Question 2"]
+
+
+async def test_each_mail_gets_an_id_in_every_line_logged_while_storing_it(
+    imap: ImapServer, tmp_path: Path, start_app: Any, captured: Callable[[], list[str]]
+) -> None:
+    logs.configure(Telemetry(log_format="json", log_level="debug"))
+    append(imap, "INBOX", mail(1), mail(2))
+    client = await start_app(box_config(tmp_path, imap.port))
+    await wait_cases(client, 2)
+    lines = json_lines(captured())
+    poller = [line for line in lines if line["logger"] == POLLER_LOG]
+    ids = [line["request_id"] for line in poller if "stored" in line["msg"]]
+    assert len(ids) == len(set(ids)) == 2 and all(len(rid) == 16 for rid in ids)
+    for n, rid in enumerate(ids, start=1):
+        mine = [line for line in lines if line.get("request_id") == rid]
+        (intake,) = [line for line in mine if line["logger"] == "gateway.intake"]
+        assert f"email:q{n}.imap-test@client.example.org " in intake["msg"]  # that mail's line
+    (login,) = [line for line in poller if "logged in" in line["msg"]]
+    assert "request_id" not in login  # the poller's own lines belong to no mail
 
 
 def flood() -> bytes:

@@ -4,9 +4,8 @@ the response header shows, in the access line and in every other line of that re
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,22 +19,6 @@ from gateway.telemetry.settings import Telemetry
 from tests.conftest import ADMIN, SAMPLE, signed_sms
 
 GatewayFactory = Callable[[Config], Any]
-
-
-@pytest.fixture
-def captured(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[str]]]:
-    """Root logging as `configure` leaves it, writing to the captured stderr; restored after.
-    Reading flushes the handler first: it writes its lines in batches."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-
-    def read() -> list[str]:
-        for handler in root.handlers:
-            handler.flush()
-        return capsys.readouterr().err.splitlines()
-
-    yield read
-    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
 
 
 def with_logging(text: str) -> str:

@@ -1,6 +1,7 @@
 """A real `python -m gateway serve` with `[logging] format = "json"`: every line it and its
 children write parses as JSON, each request's access line carries the id of its X-Request-Id
-header, and no token, signature, secret or message text shows in any line at info level."""
+header, a mail's id reaches the lines of the RQ job it caused (in the worker process), and no
+token, signature, secret or message text shows in any line at info level."""
 
 from __future__ import annotations
 
@@ -79,5 +80,13 @@ def test_json_lines_with_request_ids_and_no_secret(
     assert access[answers[2][1]]["route"] == "/api/operators/{operator_id}"
     (smtp,) = [line for line in lines if line["msg"].startswith("smtp mail:")]
     assert len(smtp["request_id"]) == 16 and smtp["msg"].endswith(": 250")
+    # the mail's acknowledgement job: enqueued, run and finished under the mail's id
+    mails = [line for line in lines if line.get("request_id") == smtp["request_id"]]
+    (enqueued,) = [line for line in lines if line["msg"].startswith("enqueued send email")]
+    assert enqueued in mails and enqueued["logger"] == "gateway.runtime.outbox"
+    job_id = enqueued["msg"].rpartition("(")[2].rstrip(")")
+    in_worker = [line for line in mails if line["pid"] != enqueued["pid"]]
+    assert {"rq.worker", "worker.jobs.outbound"} <= {line["logger"] for line in in_worker}
+    assert any("Job OK" in line["msg"] and job_id in line["msg"] for line in in_worker)
     for secret in [*SECRETS, *signatures]:
         assert secret not in text, f"{secret!r} is in the log"

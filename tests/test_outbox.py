@@ -115,6 +115,20 @@ async def reply(client: TestClient, case_id: int, text: str = "We are on it.") -
     return entry_id
 
 
+async def test_a_reply_job_carries_the_request_id_of_the_reply(
+    app_client: TestClient, sync_redis: redis.Redis, queue_name: str
+) -> None:
+    """The job logs under it (worker/counted.py); tests/test_logs_serve.py reads those lines."""
+    case_id = await email_case(app_client)
+    headers = {**ADMIN, "X-Request-Id": "crm-reply-7"}
+    response = await app_client.post(f"/api/cases/{case_id}/reply", json={"text": "On it."},
+                                     headers=headers)  # fmt: skip
+    assert response.status == 202, await response.text()
+    await queued(sync_redis, queue_name)
+    (job,) = Queue(queue_name, connection=sync_redis).get_jobs()
+    assert job.meta["request_id"] == "crm-reply-7"
+
+
 async def test_an_email_reply_reaches_the_relay_threaded_and_is_recorded_sent(
     app_client: TestClient, relay: Relay, sync_redis: redis.Redis, queue_name: str
 ) -> None:

@@ -1,4 +1,6 @@
-"""RQ's forking worker, counting every job's outcome in `intake_rq_jobs_total`.
+"""RQ's forking worker, counting every job's outcome in `intake_rq_jobs_total`; every line
+logged about a job (by RQ, the work horse, the job) carries its meta's `request_id`: the id
+of the request or mail whose step wrote the job's outbox entry (gateway/runtime/jobs.py).
 
 Counted in the worker process after its work horse ended, not in the horse: RQ forks one horse
 per job, and in prometheus_client's multiprocess mode each new pid would leave its own file.
@@ -6,18 +8,35 @@ per job, and in prometheus_client's multiprocess mode each new pid would leave i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rq import Worker
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 
+from gateway.telemetry.context import handling
 from gateway.telemetry.instruments import RQ_JOBS
+
+log = logging.getLogger("rq.worker")  # the line RQ itself writes there
+PUBSUB_STOP = 1.0  # seconds
 
 
 class CountedWorker(Worker):
+    def unsubscribe(self) -> None:
+        """RQ's, with a bounded wait for its pubsub thread: redis-py 8's `stop()` joins that
+        thread, which may sit out RQ's 60 s `sleep_time` waiting for a subscription, and a warm
+        shutdown hung that long (`serve`'s stop timed out). The thread is a daemon."""
+        if self.pubsub_thread:
+            log.info(
+                "Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name
+            )
+            self.pubsub.unsubscribe()
+            self.pubsub_thread.stop(timeout=PUBSUB_STOP)
+
     def execute_job(self, job: Job, queue: Any) -> None:
-        super().execute_job(job, queue)
+        with handling(str(job.meta.get("request_id") or "")):  # the horse forks with it set
+            super().execute_job(job, queue)
         RQ_JOBS.labels(job.func_name, outcome(job)).inc()
 
 

@@ -34,6 +34,7 @@ from gateway.mail import deliver_mail
 from gateway.runtime.background import Singleton, add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.runtime.state import Runtime
+from gateway.telemetry.context import handling, new_id
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,9 @@ class Poller:
         stopped: BaseException | None = None
         for uid in uids:
             try:
-                if await self._store(uid, bodies.get(uid), sizes.get(uid, 0) > limit):
-                    stored.append(uid)
+                with handling(new_id()):  # each mail's id, in every line logged while storing it
+                    if await self._store(uid, bodies.get(uid), sizes.get(uid, 0) > limit):
+                        stored.append(uid)
             except STORAGE_DOWN as error:
                 stopped = error
                 break

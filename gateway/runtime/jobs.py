@@ -25,8 +25,10 @@ class JobSpec:
 
 
 def spec(prefix: str, case_id: str, entry: str, fields: dict[str, str], stream_id: str) -> JobSpec:
-    """The job of outbox entry `stream_id` (`job`: deliver or media; a delivery's `channel`)."""
-    meta = {"case_id": int(case_id), "entry_id": entry, "outbox_id": stream_id, "attempt": 1}
+    """The job of outbox entry `stream_id` (`job`: deliver or media; a delivery's `channel`;
+    `rid`: the id of the request or mail that wrote it, under which the job logs)."""
+    meta = {"case_id": int(case_id), "entry_id": entry, "outbox_id": stream_id, "attempt": 1,
+            "request_id": fields.get("rid", "")}  # fmt: skip
     found = job_id(prefix, case_id, entry)
     if fields.get("job") == "media":
         what = f"fetch media: case {case_id} entry {entry}"

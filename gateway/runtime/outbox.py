@@ -32,6 +32,7 @@ from gateway.runtime.background import add_singleton
 from gateway.runtime.cancel import raise_if_cancelled
 from gateway.runtime.connection import aclose, async_client, close, sync_client
 from gateway.runtime.jobs import spec
+from gateway.telemetry.context import handling
 from gateway.telemetry.instruments import OUTBOX_LAG
 from gateway.views import text
 from routing.keys import OUTBOX_GROUP as GROUP
@@ -83,7 +84,8 @@ class Feeder:
     async def _handle(self, stream_id: str, fields: dict[str, str]) -> None:
         case_id, entry = fields.get("case", ""), fields.get("entry", "")
         if case_id and entry:
-            await asyncio.to_thread(self._enqueue, case_id, entry, fields, stream_id)
+            with handling(fields.get("rid", "")):  # the line saying so carries the request's id
+                await asyncio.to_thread(self._enqueue, case_id, entry, fields, stream_id)
             written_ms = int(stream_id.partition("-")[0])  # a stream id is `<ms>-<seq>`
             lag = max(time.time() - written_ms / 1000, 0.0)
             OUTBOX_LAG.labels(fields.get("job", "deliver")).observe(lag)

@@ -13,6 +13,7 @@ from gateway.intake import Intake
 from gateway.runtime.clock import Clock
 from gateway.store import Store
 from gateway.telemetry import instruments
+from gateway.telemetry.context import REQUEST_ID
 from routing.keys import Keys
 from routing.scripts import Scripts
 
@@ -45,7 +46,7 @@ class Runtime:
         wait = config.redis.wait_replicas, int(config.redis.wait_timeout * 1000)
         measured = config.telemetry.per_process_metrics
         lua_step = instruments.lua_step if measured else None
-        scripts = Scripts(client, keys, replicas=wait, observe=lua_step)
+        scripts = Scripts(client, keys, replicas=wait, observe=lua_step, request_id=REQUEST_ID.get)
         store = Store(client, keys, lambda service: service)
         observe = instruments.intake_step if measured else None
         intake = Intake(scripts, FsBlobStore(config.blobs_dir), clock, observe)

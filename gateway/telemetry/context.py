@@ -1,7 +1,8 @@
 """The id of the request or mail being handled, in every log line written while handling it.
 
 A contextvar: each aiohttp request and each SMTP connection runs in its own task, so concurrent
-requests never see each other's id.
+requests never see each other's id. An IMAP poller sets one per mail it stores; an RQ job runs
+under the id of the request (or mail) whose step wrote its outbox entry (its meta `request_id`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
@@ -45,3 +48,13 @@ def request_id(incoming: str | None) -> str:
     if incoming and SANE.fullmatch(incoming):
         return incoming
     return new_id()
+
+
+@contextmanager
+def handling(rid: str) -> Iterator[None]:
+    """Log lines written inside carry `rid` (none when empty); the previous id afterwards."""
+    token = REQUEST_ID.set(rid)
+    try:
+        yield
+    finally:
+        REQUEST_ID.reset(token)

@@ -7,6 +7,7 @@ level = "info"    # debug, info, warning, error
 
 [metrics]
 per_process = true   # the latency histograms and counters; false: only the Redis-derived ones
+worker_http = "127.0.0.1:9464"   # a `python -m worker` run on its own serves its /metrics here
 ```
 """
 
@@ -25,6 +26,7 @@ class Telemetry:
     log_format: str = "text"
     log_level: str = "info"
     per_process_metrics: bool = True
+    worker_http: tuple[str, int] | None = None  # where a lone worker serves /metrics (worker/)
 
 
 def read(root: Table) -> Telemetry:
@@ -34,6 +36,7 @@ def read(root: Table) -> Telemetry:
         log_format=log_format if log_format in FORMATS else "text",
         log_level=level if level in LEVELS else "info",
         per_process_metrics=metrics.flag("per_process", True),
+        worker_http=metrics.host_port("worker_http", "") if metrics.text("worker_http") else None,
     )
     logs.close()
     metrics.close()

@@ -53,12 +53,14 @@ end
 -- entry, in the caller's step: nothing is recorded without being sent later, and nothing is sent
 -- without being recorded (operators' replies, acknowledgements). Returns the entry id.
 -- The outbox stream entry of a job on entry `id` (`job`: 'deliver', or 'media' to fetch;
--- `channel`: a delivery's, which names its RQ job).
+-- `channel`: a delivery's, which names its RQ job; `rid`: the request or mail that wrote it,
+-- which the job's log lines carry).
 local function to_outbox(cid, id, job, channel)
   if redis.call('EXISTS', K.outbox) == 0 then  -- the feeder reads it through the group
     redis.call('XGROUP', 'CREATE', K.outbox, OUTBOX_GROUP, '0', 'MKSTREAM')
   end
-  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id, 'job', job, 'channel', channel or '')
+  redis.call('XADD', K.outbox, '*', 'case', cid, 'entry', id, 'job', job, 'channel', channel or '',
+    'rid', RID)
 end
 
 local function send_out(cid, entry)

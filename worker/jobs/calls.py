@@ -13,6 +13,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ResponseError
 
+from gateway.telemetry.context import REQUEST_ID
 from routing.errors import RoutingRefused
 from routing.keys import Keys
 from routing.scripts import LIBRARY, NOT_FOUND
@@ -21,7 +22,8 @@ from routing.scripts import LIBRARY, NOT_FOUND
 def call(connection: Redis, keys: Keys, name: str, *args: Any) -> dict[str, Any]:
     function_keys = keys.function_keys
     now_ms = int(time.time() * 1000)
-    argv = (LIBRARY.function(name), len(function_keys), *function_keys, now_ms, *args)
+    fixed = (*function_keys, now_ms, REQUEST_ID.get())  # the job's own (CountedWorker sets it)
+    argv = (LIBRARY.function(name), len(function_keys), *fixed, *args)
     try:
         raw = connection.fcall(*argv)
     except ResponseError as error:
