@@ -13,9 +13,10 @@ from rq.exceptions import InvalidJobOperation
 from rq.job import Job
 
 from gateway.telemetry.instruments import RQ_JOBS
+from worker.stopping import PromptUnsubscribe
 
 
-class CountedWorker(Worker):
+class CountedWorker(PromptUnsubscribe, Worker):
     def execute_job(self, job: Job, queue: Any) -> None:
         super().execute_job(job, queue)
         RQ_JOBS.labels(job.func_name, outcome(job)).inc()
