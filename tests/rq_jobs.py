@@ -12,6 +12,8 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
+from worker.stopping import PromptUnsubscribe
+
 
 @pytest.fixture
 def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
@@ -24,13 +26,17 @@ def queue_name(sync_redis: redis.Redis) -> Iterator[str]:
             sync_redis.delete(key)
 
 
+class BurstWorker(PromptUnsubscribe, SimpleWorker):
+    """RQ's SimpleWorker (jobs run in the test's own process), stopping as promptly as ours."""
+
+
 def run_jobs(connection: redis.Redis, queue_name: str) -> None:
     """A real RQ worker in burst mode: runs every job queued now, then returns.
 
     The worker installs its own SIGINT/SIGTERM handlers; pytest's come back afterwards (and
     the worker, which those handlers kept alive, is freed within this test)."""
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
-    worker = SimpleWorker([Queue(queue_name, connection=connection)], connection=connection)
+    worker = BurstWorker([Queue(queue_name, connection=connection)], connection=connection)
     try:
         worker.work(burst=True)
     finally:

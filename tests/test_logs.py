@@ -4,6 +4,7 @@ the response header shows, in the access line and in every other line of that re
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any

@@ -8,7 +8,6 @@ per job, and in prometheus_client's multiprocess mode each new pid would leave i
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rq import Worker
@@ -17,23 +16,10 @@ from rq.job import Job
 
 from gateway.telemetry.context import handling
 from gateway.telemetry.instruments import RQ_JOBS
-
-log = logging.getLogger("rq.worker")  # the line RQ itself writes there
-PUBSUB_STOP = 1.0  # seconds
+from worker.stopping import PromptUnsubscribe
 
 
-class CountedWorker(Worker):
-    def unsubscribe(self) -> None:
-        """RQ's, with a bounded wait for its pubsub thread: redis-py 8's `stop()` joins that
-        thread, which may sit out RQ's 60 s `sleep_time` waiting for a subscription, and a warm
-        shutdown hung that long (`serve`'s stop timed out). The thread is a daemon."""
-        if self.pubsub_thread:
-            log.info(
-                "Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name
-            )
-            self.pubsub.unsubscribe()
-            self.pubsub_thread.stop(timeout=PUBSUB_STOP)
-
+class CountedWorker(PromptUnsubscribe, Worker):
     def execute_job(self, job: Job, queue: Any) -> None:
         with handling(str(job.meta.get("request_id") or "")):  # the horse forks with it set
             super().execute_job(job, queue)
