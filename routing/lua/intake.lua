@@ -5,9 +5,9 @@ local A, m  -- this call's arguments and decoded message
 local acked  -- this delivery opened a case whose sender gets an acknowledgement
 
 local function answer(cid, contact)
+  local f = redis.call('HMGET', K.case(cid), 'as', 'st')
   return cjson.encode({case_id = tonumber(cid), contact_id = contact,
-    assignee = redis.call('HGET', K.case(cid), 'as') or cjson.null,
-    status = redis.call('HGET', K.case(cid), 'st'), ack = acked})
+    assignee = f[1] or cjson.null, status = f[2], ack = acked})
 end
 
 -- At most `ackmax` acknowledgements per sender and hour, whatever loops back at us.
@@ -29,7 +29,8 @@ end
 local function add_identity(contact, field, index, value)
   if value == '' then return end
   if redis.call('HSETNX', index, value, contact) == 0 then return end
-  local list = cjson.decode(redis.call('HGET', K.contact(contact), field) or '[]')
+  local list = NEW_CONTACT == contact and {}
+    or cjson.decode(redis.call('HGET', K.contact(contact), field) or '[]')
   table.insert(list, value)
   redis.call('HSET', K.contact(contact), field, cjson.encode(list))
 end
@@ -46,6 +47,7 @@ local function find_contact()
   if not id and m.email ~= '' then id = redis.call('HGET', K.email_index, m.email) end
   if not id then
     id = 'c' .. redis.call('INCR', K.contact_seq)
+    NEW_CONTACT = id
     if m.name ~= '' then redis.call('HSET', K.contact(id), 'n', m.name) end
   elseif m.name ~= '' then
     redis.call('HSETNX', K.contact(id), 'n', m.name)
@@ -83,6 +85,7 @@ end
 local function find_thread(contact)
   if m.thr == 'new' then return nil, 'new', nil end
   if m.thr == 'case' then return hinted_case(contact) end
+  if NEW_CONTACT == contact then return nil, 'new', nil end  -- no cases yet
   local newest_resolved, resolved_at = nil, nil
   for _, cid in ipairs(redis.call('ZREVRANGE', K.contact_cases(contact), 0, 49)) do
     local f = redis.call('HMGET', K.case(cid), 'ch', 'sv', 'st', 'ra')
@@ -98,7 +101,8 @@ end
 -- Due times from now per contact category ('' for none), computed on their schedules in
 -- Python.
 local function start_clocks(cid, contact)
-  local due = m.due[redis.call('HGET', K.contact(contact), 'cg') or ''] or m.due['']
+  local category = NEW_CONTACT ~= contact and redis.call('HGET', K.contact(contact), 'cg')
+  local due = m.due[category or ''] or m.due['']
   if due then sla_start(cid, due) end
 end
 
@@ -123,6 +127,7 @@ end
 
 local function create_case(contact, related, flag)
   local cid = redis.call('INCR', K.case_seq)
+  CREATED, FRESH = cid, cid
   redis.call('HSET', K.case(cid), 'ch', m.ch, 'sv', m.svc, 'ty', m.ty, 'pr', m.pr,
     'ct', contact, 'ca', NOW)
   -- No subject given: the API shows the default one, so no bytes are spent on it here.

@@ -24,7 +24,8 @@ local function add_flag(cid, flag)
 end
 
 local function set_status(cid, new)
-  local old = redis.call('HGET', K.case(cid), 'st')
+  local old = FRESH ~= cid and redis.call('HGET', K.case(cid), 'st')
+  FRESH = false  -- it has a status from now on
   if old then redis.call('ZREM', K.status(old), cid) end
   redis.call('HSET', K.case(cid), 'st', new)
   redis.call('ZADD', K.status(new), cid, cid)
@@ -121,7 +122,7 @@ local function pick(cid, sv, ch, owner)
       and eligible(cid, owner, sv, ch) then
     return owner
   end
-  local skip = redis.call('SCARD', K.excluded(cid))
+  local skip = CREATED == cid and 0 or redis.call('SCARD', K.excluded(cid))  -- none declined yet
   for _, op in ipairs(redis.call('ZRANGE', K.pool(sv, ch), 0, skip)) do
     if not excluded(cid, op) then return op end
   end
@@ -159,7 +160,7 @@ end
 local function enqueue(cid)
   local f = redis.call('HMGET', K.case(cid), 'sv', 'ch', 'pr', 'ca')
   local score = num(f[3]) * PRIORITY_SCALE + num(f[4])
-  redis.call('HDEL', K.case(cid), 'as', 'of', 'oe')
+  if FRESH ~= cid then redis.call('HDEL', K.case(cid), 'as', 'of', 'oe') end
   redis.call('ZADD', K.queue(f[1], f[2]), score, cid)
   set_status(cid, 'queued')
 end
@@ -167,7 +168,7 @@ end
 local function route(cid)
   local f = redis.call('HMGET', K.case(cid), 'sv', 'ch', 'ct')
   local owner = false
-  if f[3] then owner = redis.call('HGET', K.contact(f[3]), 'ow') end
+  if f[3] and f[3] ~= NEW_CONTACT then owner = redis.call('HGET', K.contact(f[3]), 'ow') end
   local op = pick(cid, f[1], f[2], owner)
   if op then assign(cid, op) return op end
   enqueue(cid)
@@ -225,7 +226,7 @@ end
 -- `creator`: the operator of a manual case (the API finds a channel's cases by their fields).
 local function index_new_case(cid, contact, creator)
   if creator then redis.call('ZADD', K.created_cases(creator), cid, cid) end
-  local owner = redis.call('HGET', K.contact(contact), 'ow')
+  local owner = NEW_CONTACT ~= contact and redis.call('HGET', K.contact(contact), 'ow')
   if owner then redis.call('ZADD', K.owned_cases(owner), cid, cid) end
 end
 

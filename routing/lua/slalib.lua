@@ -25,8 +25,9 @@ local function sla_index(cid, f)
   local risk = open and not breached and
     ((sla_fired(f.sx, 'rw') and not f.aa) or sla_fired(f.sx, 'sw'))
   if breached then redis.call('ZADD', K.sla_breached, cid, cid)
-  else redis.call('ZREM', K.sla_breached, cid) end
-  if risk then redis.call('ZADD', K.sla_risk, cid, cid) else redis.call('ZREM', K.sla_risk, cid) end
+  elseif CREATED ~= cid then redis.call('ZREM', K.sla_breached, cid) end
+  if risk then redis.call('ZADD', K.sla_risk, cid, cid)
+  elseif CREATED ~= cid then redis.call('ZREM', K.sla_risk, cid) end
 end
 
 -- After any change of status or due times: the case's next level to fire, or none.
@@ -60,7 +61,7 @@ local function sla_start(cid, d)
   redis.call('HSET', K.case(cid), 'rw', d[1], 'rd', d[2], 'sw', d[3], 'sd', d[4])
   -- absent: the built-in 24/7 schedule (what most cases run on spends no bytes)
   if d[5] ~= ALWAYS_SCHEDULE then redis.call('HSET', K.case(cid), 'sc', d[5])
-  else redis.call('HDEL', K.case(cid), 'sc') end
+  elseif CREATED ~= cid then redis.call('HDEL', K.case(cid), 'sc') end
 end
 
 -- Resume: the resolution due times the caller computed on the schedule from the pause that
