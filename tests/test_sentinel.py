@@ -24,7 +24,7 @@ from routing.keys import Keys
 from tests.conftest import ADMIN, signed_sms
 from tests.helpers import SAMPLE_CONFIG, Serve, free_port, wait_for
 from tests.providers import MESSAGES, Provider, stored_texts
-from tests.sentinel_servers import SERVICE, SentinelGroup
+from tests.sentinel_servers import SERVICE, SentinelGroup, store_one_sms
 from tests.valkey_servers import start_valkey
 from worker.queues import enqueue
 
@@ -153,11 +153,7 @@ async def test_sentinels_and_servers_that_want_passwords(
     path = tmp_path / "guarded.toml"
     path.write_text(SAMPLE_CONFIG.read_text().replace(SAMPLE_REDIS_URL, keys, 1))
     config = load_config(str(path), env=PASSWORDS)
-    client: TestClient = await aiohttp_client(build_app(config, config.redis_url, Keys()))
-    sms = {"id": "guarded-1", "from": "+79161230001", "to": "+74950000000", "text": "guarded"}
-    answer = await client.post("/hooks/sms", **signed_sms(sms))
-    assert answer.status == 200, await answer.text()
-    case_id = (await answer.json())["case_id"]
+    _, case_id = await store_one_sms(aiohttp_client, config, "guarded-1", "+79161230001")
     primary = redis.Redis(port=guarded.primary_port(), password=PASSWORDS["DATA"])
     assert primary.exists(f"{Keys().prefix}case:{case_id}")
     primary.close()

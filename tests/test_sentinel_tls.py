@@ -14,16 +14,14 @@ from typing import Any
 
 import pytest
 import redis
-from aiohttp.test_utils import TestClient
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from gateway.config import load_config
-from gateway.http.app import build_app
 from gateway.process.supervisor import spawn, stop_process
 from routing.keys import Keys
-from tests.conftest import signed_sms
 from tests.helpers import SAMPLE_CONFIG, free_port, wait_for
+from tests.sentinel_servers import store_one_sms
 from tests.test_redis_security import REDIS_SERVER, self_signed, server
 
 SERVICE = "tlsmaster"
@@ -126,11 +124,7 @@ async def test_the_gateway_finds_its_primary_through_a_tls_sentinel_with_acl_use
     assert 'url = ""' in text
     path.write_text(text.replace('url = ""', keys, 1))
     config = load_config(str(path), env=ENV)
-    client: TestClient = await aiohttp_client(build_app(config, config.redis_url, Keys()))
-    sms = {"id": "tls-sentinel-1", "from": "+79161230002", "to": "+74950000000", "text": "tls"}
-    answer = await client.post("/hooks/sms", **signed_sms(sms))
-    assert answer.status == 200, await answer.text()
-    case_id = (await answer.json())["case_id"]
+    client, case_id = await store_one_sms(aiohttp_client, config, "tls-sentinel-1", "+79161230002")
     assert (await client.get("/readyz")).status == 200
     primary = started.client(started.primary, **data_user)
     assert primary.exists(f"{Keys().prefix}case:{case_id}")  # on the primary, over TLS
